@@ -1,0 +1,6 @@
+int runtime_main(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+        return runtime_main(argc, argv);
+}

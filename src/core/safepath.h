@@ -1,0 +1,19 @@
+/* Resolving paths inside a root without escaping it.
+ *
+ * Paths that a config, an image or a tar entry supplies are resolved with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) against a directory fd
+ * that stands for the root: "..", absolute paths and symlinks all stay inside
+ * it, and a rename race can't carry the walk out. Work is then done through
+ * the returned fd (or /proc/self/fd/N), never through a joined path string.
+ */
+#pragma once
+#include <sys/types.h>
+
+/* Opens path inside root (flags as open(2); O_CLOEXEC is added). */
+int safe_open(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd);
+/* Creates every missing directory of path inside root; returns an O_PATH fd of the last. */
+int safe_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd);
+/* Creates (if missing) the file at path inside root and its parents; returns an O_PATH fd. */
+int safe_touch(int rootfd, const char *path, mode_t mode, int *ret_fd);
+/* Writes "/proc/self/fd/N" into buf (at least 32 bytes). */
+const char *fd_proc_path(int fd, char *buf);
