@@ -1055,6 +1055,65 @@ static int parse_root(struct json_object *root, struct spec *s, struct error *er
         return jget_bool(ro, "root", "readonly", &s->root_readonly, err);
 }
 
+/* A sysctl must belong to a namespace the container has (runc's rules):
+ * IPC ones need an ipc namespace, net.* a network namespace, and
+ * kernel.domainname a uts namespace; anything else would change the host. */
+static int check_sysctl(const struct spec *s, const char *key, struct error *err)
+{
+        static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                          "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                          "kernel.shmmni", "kernel.shm_rmid_forced"};
+        bool is_ipc = str_startswith(key, "fs.mqueue.");
+        for (size_t i = 0; !is_ipc && i < ARRAY_SIZE(ipc); i++)
+                is_ipc = strcmp(key, ipc[i]) == 0;
+        if (is_ipc) {
+                if (spec_find_namespace(s, CLONE_NEWIPC))
+                        return 0;
+                return error_msg(err, -EINVAL,
+                                 "linux.sysctl: '%s' requires an ipc namespace of the container's "
+                                 "own",
+                                 key);
+        }
+        if (str_startswith(key, "net.")) {
+                if (spec_find_namespace(s, CLONE_NEWNET))
+                        return 0;
+                return error_msg(err, -EINVAL,
+                                 "linux.sysctl: '%s' requires a network namespace of the "
+                                 "container's own",
+                                 key);
+        }
+        if (spec_find_namespace(s, CLONE_NEWUTS)) {
+                if (strcmp(key, "kernel.domainname") == 0)
+                        return 0;
+                if (strcmp(key, "kernel.hostname") == 0)
+                        return error_msg(err, -EINVAL,
+                                         "linux.sysctl: 'kernel.hostname' conflicts with the "
+                                         "'hostname' field");
+        }
+        return error_msg(err, -EINVAL, "linux.sysctl: '%s' is not in a namespace of its own", key);
+}
+
+/* Settings that only make sense in a namespace of the container's own (as runc's validator). */
+static int check_namespaces(const struct spec *s, struct error *err)
+{
+        for (size_t i = 0; i < s->linux.n_sysctl; i++) {
+                int r = check_sysctl(s, s->linux.sysctl[i].key, err);
+                if (r < 0)
+                        return r;
+        }
+        if (s->hostname && s->hostname[0] && !spec_find_namespace(s, CLONE_NEWUTS))
+                return error_msg(err, -EINVAL, "hostname: requires a uts namespace");
+        if (s->domainname && s->domainname[0] && !spec_find_namespace(s, CLONE_NEWUTS))
+                return error_msg(err, -EINVAL, "domainname: requires a uts namespace");
+        if (s->linux.n_time_offsets > 0) {
+                const struct spec_namespace *t = spec_find_namespace(s, CLONE_NEWTIME);
+                if (!t || t->path)
+                        return error_msg(err, -EINVAL,
+                                         "linux.timeOffsets: requires a new time namespace");
+        }
+        return 0;
+}
+
 static int parse_doc(struct json_object *root, struct spec *s, struct error *err)
 {
         struct json_object *po;
@@ -1090,7 +1149,10 @@ static int parse_doc(struct json_object *root, struct spec *s, struct error *err
         r = parse_kv(root, "", "annotations", &s->annotations, &s->n_annotations, err);
         if (r < 0)
                 return r;
-        return parse_linux(root, &s->linux, err);
+        r = parse_linux(root, &s->linux, err);
+        if (r < 0)
+                return r;
+        return check_namespaces(s, err);
 }
 
 int spec_parse(const char *text, const char *what, struct spec **ret, struct error *err)
