@@ -74,11 +74,11 @@ clean:
 -include $(LIB_OBJ:.o=.d)
 
 # libFuzzer harnesses (tests/fuzz/fuzz-*.c), not part of `all`: the library
-# is rebuilt with clang into build-fuzz/ and each harness linked against it.
-# Run one with: build-fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR
+# is rebuilt with clang into build/fuzz/ and each harness linked against it.
+# Run one with: build/fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 fuzz:
-	$(MAKE) O=build-fuzz CC=clang \
+	$(MAKE) O=build/fuzz CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS=-Wno-error EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" fuzz-bins
 

@@ -1,5 +1,5 @@
 /* libFuzzer harness: spec_parse() on arbitrary bytes. Build with `make fuzz`,
- * run with `build-fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR`. */
+ * run with `build/fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
