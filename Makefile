@@ -72,3 +72,20 @@ clean:
 
 .PHONY: all unit asan check format clean
 -include $(LIB_OBJ:.o=.d)
+
+# libFuzzer harnesses (tests/fuzz/fuzz-*.c), not part of `all`: the library
+# is rebuilt with clang into build/fuzz/ and each harness linked against it.
+# Run one with: build/fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+fuzz:
+	$(MAKE) O=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS=-Wno-error EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" fuzz-bins
+
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+$(O)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(O)/libhusk-engine.a $(O)/libhusk-rt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+
+.PHONY: fuzz fuzz-bins
