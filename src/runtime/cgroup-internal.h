@@ -29,8 +29,12 @@ struct cg_ops {
         /* Kills everything below dir at once if the kernel can; -EOPNOTSUPP
          * when it can't (the caller then signals pid by pid). */
         int (*kill_all)(const char *dir, int sig, struct error *err);
-        /* Adds a hint to a failed cgroup.procs write, or leaves err alone. */
-        void (*enter_hint)(const struct cg_hier *h, const char *dir, int r, struct error *err);
+        /* After cgroup_kill_all signalled dir's processes: lets them act on
+         * sig (v1 thaws a frozen cgroup for SIGKILL; v2's freezer lets fatal
+         * signals through by itself). */
+        int (*after_kill)(const struct cg_hier *h, const char *dir, int sig, struct error *err);
+        /* Why writing a pid to cgroup.procs failed with r, if it can tell. */
+        const char *(*enter_hint)(const struct cg_hier *h, int r);
 };
 
 extern const struct cg_ops cg_ops_v1;

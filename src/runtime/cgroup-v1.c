@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,15 +58,38 @@ static int v1_kill_all(const char *dir, int sig, struct error *err)
         return -EOPNOTSUPP;
 }
 
-static void v1_enter_hint(const struct cg_hier *h, const char *dir, int r, struct error *err)
+/* A frozen v1 cgroup keeps even SIGKILLed processes until it is thawed,
+ * so a forced kill of a paused container thaws it once the signal is sent
+ * (sent first, so nobody can fork in between), as runc does. */
+static int v1_after_kill(const struct cg_hier *h, const char *dir, int sig, struct error *err)
+{
+        if (sig != SIGKILL || !cg_hier_has(h, "freezer"))
+                return 0;
+        _cleanup_free_ char *path = xasprintf("%s/freezer.state", dir), *state = NULL;
+        int r = read_file_at(AT_FDCWD, path, 0, &state, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return error_sys(err, r, "read '%s'", path);
+        if (str_startswith(state, "THAWED"))
+                return 0;
+        r = sys_write_file_at(AT_FDCWD, path, NULL, "THAWED");
+        if (r < 0 && r != -ENOENT)
+                return error_sys(err, r, "thaw cgroup '%s'", dir);
+        return 0;
+}
+
+static const char *v1_enter_hint(const struct cg_hier *h, int r)
 {
         if (r == -ENOSPC && cg_hier_has(h, "cpuset"))
-                error_wrap(err, 0, "cpuset.cpus or cpuset.mems of '%s' is empty", dir);
+                return "its cpuset.cpus or cpuset.mems is empty";
+        return NULL;
 }
 
 const struct cg_ops cg_ops_v1 = {
     .name = "v1",
     .init_dir = v1_init_dir,
     .kill_all = v1_kill_all,
+    .after_kill = v1_after_kill,
     .enter_hint = v1_enter_hint,
 };

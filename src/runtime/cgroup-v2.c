@@ -88,18 +88,25 @@ static int v2_kill_all(const char *dir, int sig, struct error *err)
         return error_sys(err, r, "kill cgroup '%s'", dir);
 }
 
-static void v2_enter_hint(const struct cg_hier *h, const char *dir, int r, struct error *err)
+static int v2_after_kill(const struct cg_hier *h, const char *dir, int sig, struct error *err)
+{
+        return 0;
+}
+
+static const char *v2_enter_hint(const struct cg_hier *h, int r)
 {
         if (r == -EBUSY)
-                error_wrap(err, 0,
-                           "'%s' has controllers enabled for child cgroups, so it can't hold "
-                           "processes (cgroup v2 no internal processes rule)",
-                           dir);
+                return "it has controllers enabled for child cgroups, and cgroup v2 then keeps "
+                       "processes out of it (no internal processes rule)";
+        if (r == -EOPNOTSUPP)
+                return "it is a threaded cgroup";
+        return NULL;
 }
 
 const struct cg_ops cg_ops_v2 = {
     .name = "v2",
     .init_dir = v2_init_dir,
     .kill_all = v2_kill_all,
+    .after_kill = v2_after_kill,
     .enter_hint = v2_enter_hint,
 };

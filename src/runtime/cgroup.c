@@ -473,9 +473,10 @@ static int create_one(const struct cg_plan_entry *e, char ***created, char **ret
                 _cleanup_free_ char *parent = TAKE_PTR(dir);
                 dir = xasprintf("%s/%s", parent, comps[i]);
                 bool leaf = comps[i + 1] == NULL;
-                int r = sys_mkdir_at(AT_FDCWD, dir, NULL, 0755);
+                /* Look first, so --explain shows only the mkdirs really done. */
+                struct stat st;
+                int r = stat(dir, &st) == 0 ? -EEXIST : sys_mkdir_at(AT_FDCWD, dir, NULL, 0755);
                 if (r == -EEXIST) {
-                        struct stat st;
                         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
                                 return error_sys(err, -ENOTDIR, "create cgroup '%s'", dir);
                         continue;
@@ -530,11 +531,12 @@ int cgroup_enter(char *const *dirs, pid_t pid, struct error *err)
                 _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", *d);
                 int r = sys_write_file_at(AT_FDCWD, procs, NULL, val);
                 if (r < 0) {
-                        error_sys(err, r, "move pid %d into cgroup '%s'", (int)pid, *d);
                         const struct cg_hier *h = l ? cg_hier_of(l, *d) : NULL;
-                        if (h)
-                                h->ops->enter_hint(h, *d, r, err);
-                        return r;
+                        const char *hint = h ? h->ops->enter_hint(h, r) : NULL;
+                        if (hint)
+                                return error_msg(err, r, "move pid %d into cgroup '%s': %s (%s)",
+                                                 (int)pid, *d, strerror(-r), hint);
+                        return error_sys(err, r, "move pid %d into cgroup '%s'", (int)pid, *d);
                 }
         }
         return 0;
@@ -695,11 +697,39 @@ int cgroup_pids(char *const *dirs, pid_t **ret_pids, size_t *ret_n, struct error
 
 /* ---- kill ---- */
 
+static int signal_one(pid_t pid, int sig, struct error *err)
+{
+        const char *name = sigabbrev_np(sig);
+        if (name)
+                explain("kill -%s %d", name, (int)pid);
+        else
+                explain("kill -%d %d", sig, (int)pid);
+        if (kill(pid, sig) < 0 && errno != ESRCH)
+                return error_sys(err, -errno, "send signal %d to pid %d", sig, (int)pid);
+        return 0;
+}
+
+static int after_kill(char *const *dirs, int sig, struct error *err)
+{
+        const struct cg_layout *l;
+        if (cg_layout_get(&l, NULL) < 0)
+                return 0;
+        for (char *const *d = dirs; d && *d; d++) {
+                const struct cg_hier *h = cg_hier_of(l, *d);
+                int r = h ? h->ops->after_kill(h, *d, sig, err) : 0;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int cgroup_kill_all(char *const *dirs, int sig, struct error *err)
 {
         const char *u = cgroup_unified_dir(dirs);
         if (u) {
                 int r = cg_ops_v2.kill_all(u, sig, err);
+                if (r == 0)
+                        return after_kill(dirs, sig, err);
                 if (r != -EOPNOTSUPP)
                         return r;
         }
@@ -723,8 +753,7 @@ int cgroup_kill_all(char *const *dirs, int sig, struct error *err)
                         if (pidset_has(&done, now.v[i]))
                                 continue;
                         fresh = true;
-                        if (kill(now.v[i], sig) < 0 && errno != ESRCH)
-                                r = error_sys(err, -errno, "kill -%d %d", sig, (int)now.v[i]);
+                        r = signal_one(now.v[i], sig, err);
                         pidset_add(&done, now.v[i]);
                 }
                 free(now.v);
@@ -733,7 +762,9 @@ int cgroup_kill_all(char *const *dirs, int sig, struct error *err)
                         break;
         }
         free(done.v);
-        return r;
+        if (r < 0)
+                return r;
+        return after_kill(dirs, sig, err);
 }
 
 /* ---- destroy ---- */

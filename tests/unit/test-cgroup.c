@@ -488,6 +488,12 @@ TEST(cgroup_nested_and_rollback)
         pid_t child = spawn(0, &wfd);
         CHECK(cgroup_enter(dirs, child, &err) == 0);
         CHECK(proc_cgroup_is(child, nested));
+        if (cgroup_mode() == CGROUP_MODE_V2) {
+                /* The levels we made pass their controllers down. */
+                _cleanup_free_ char *c = NULL, *cp = xasprintf("%s/cgroup.controllers", dirs[0]);
+                CHECK(read_file_at(AT_FDCWD, cp, 0, &c, NULL) == 0);
+                CHECK(c && strstr(c, "memory") && strstr(c, "pids"));
+        }
         CHECK(cgroup_kill_all(dirs, SIGKILL, &err) == 0);
         CHECK(waitpid(child, NULL, 0) == child);
         close(wfd);
@@ -524,6 +530,156 @@ TEST(cgroup_nested_and_rollback)
         CHECK(cgroup_destroy(top, &err) == 0);
         for (char **t = top; *t; t++)
                 CHECK(!exists(*t));
+}
+
+static bool wait_exit(pid_t pid, int ms, int *status)
+{
+        for (int i = 0; i < ms; i++) {
+                if (waitpid(pid, status, WNOHANG) == pid)
+                        return true;
+                usleep(1000);
+        }
+        return false;
+}
+
+static bool file_starts(const char *path, const char *want)
+{
+        _cleanup_free_ char *text = NULL;
+        return read_file_at(AT_FDCWD, path, 0, &text, NULL) == 0 && str_startswith(text, want);
+}
+
+/* A paused (frozen) container still dies on a forced kill. On a hybrid host
+ * the v1 dirs alone are given, so the pid-by-pid path and the v1 thaw run. */
+TEST(cgroup_kill_frozen)
+{
+        if (!can_run("cgroup_kill_frozen"))
+                return;
+        struct error err = {0};
+        _cleanup_free_ char *name = unique_name();
+        _cleanup_strv_ char **dirs = NULL;
+        CHECK(cgroup_create(name, NULL, &dirs, &err) == 0);
+        if (!dirs) {
+                printf("  %s\n", err.msg);
+                return;
+        }
+        const struct cg_layout *l;
+        CHECK(cg_layout_get(&l, &err) == 0);
+        int wfd = -1;
+        pid_t child = spawn(0, &wfd);
+        CHECK(cgroup_enter(dirs, child, &err) == 0);
+
+        _cleanup_strv_ char **target = NULL;
+        const char *frozen = NULL;
+        for (char **d = dirs; *d; d++) {
+                const struct cg_hier *h = cg_hier_of(l, *d);
+                if (l->mode == CGROUP_MODE_V2 || (h && !h->v2))
+                        target = strv_push(target, xstrdup(*d));
+                if (h && cg_hier_has(h, "freezer")) {
+                        _cleanup_free_ char *st = xasprintf("%s/freezer.state", *d);
+                        CHECK(sys_write_file_at(AT_FDCWD, st, NULL, "FROZEN") == 0);
+                        for (int i = 0; i < 1000 && !file_starts(st, "FROZEN"); i++)
+                                usleep(1000);
+                        CHECK(file_starts(st, "FROZEN"));
+                        frozen = *d;
+                }
+                if (h && h->v2 && l->mode == CGROUP_MODE_V2) {
+                        _cleanup_free_ char *fz = xasprintf("%s/cgroup.freeze", *d);
+                        _cleanup_free_ char *ev = xasprintf("%s/cgroup.events", *d);
+                        CHECK(sys_write_file_at(AT_FDCWD, fz, NULL, "1") == 0);
+                        _cleanup_free_ char *text = NULL;
+                        for (int i = 0; i < 1000; i++) {
+                                free(text);
+                                text = NULL;
+                                if (read_file_at(AT_FDCWD, ev, 0, &text, NULL) == 0 &&
+                                    strstr(text, "frozen 1"))
+                                        break;
+                                usleep(1000);
+                        }
+                        CHECK(text && strstr(text, "frozen 1"));
+                        frozen = *d;
+                }
+        }
+        CHECK(frozen != NULL);
+        /* Frozen really means stuck: the child can't act on its pipe closing. */
+        close(wfd);
+        int status = 0;
+        CHECK(!wait_exit(child, 50, &status));
+
+        CHECK(cgroup_kill_all(target, SIGKILL, &err) == 0);
+        bool died = wait_exit(child, 2000, &status);
+        CHECK(died && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        if (!died) {
+                /* Don't leave it behind: thaw by hand and kill. */
+                for (char **d = dirs; *d; d++) {
+                        _cleanup_free_ char *st = xasprintf("%s/freezer.state", *d);
+                        _cleanup_free_ char *fz = xasprintf("%s/cgroup.freeze", *d);
+                        (void)sys_write_file_at(AT_FDCWD, st, NULL, "THAWED");
+                        (void)sys_write_file_at(AT_FDCWD, fz, NULL, "0");
+                }
+                kill(child, SIGKILL);
+                waitpid(child, NULL, 0);
+        }
+        CHECK(cgroup_destroy(dirs, &err) == 0);
+        for (char **d = dirs; *d; d++)
+                CHECK(!exists(*d));
+}
+
+/* --explain shows each step as the shell command that does it. */
+TEST(cgroup_explain)
+{
+        if (!can_run("cgroup_explain"))
+                return;
+        struct error err = {0};
+        _cleanup_free_ char *name = unique_name();
+        _cleanup_strv_ char **dirs = NULL, **again = NULL;
+        int p[2];
+        CHECK(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+        explain_enable(p[1]);
+        CHECK(cgroup_create(name, NULL, &dirs, &err) == 0);
+        /* Again: everything exists, so no mkdir is shown. */
+        CHECK(cgroup_create(name, NULL, &again, &err) == 0);
+        int wfd = -1;
+        pid_t child = spawn(0, &wfd);
+        CHECK(cgroup_enter(dirs, child, &err) == 0);
+        CHECK(cgroup_kill_all(dirs, SIGKILL, &err) == 0);
+        CHECK(waitpid(child, NULL, 0) == child);
+        close(wfd);
+        CHECK(cgroup_destroy(dirs, &err) == 0);
+        explain_enable(-1);
+        static char out[65536];
+        ssize_t n = read(p[0], out, sizeof(out) - 1);
+        close(p[0]);
+        close(p[1]);
+        CHECK(n > 0);
+        out[n > 0 ? n : 0] = '\0';
+        if (!dirs)
+                return;
+        size_t mkdirs = 0;
+        for (const char *q = out; (q = strstr(q, "$ mkdir ")); q++)
+                mkdirs++;
+        CHECK(mkdirs == strv_len(dirs));
+        const struct cg_layout *l;
+        CHECK(cg_layout_get(&l, &err) == 0);
+        for (char **d = dirs; *d; d++) {
+                _cleanup_free_ char *mk = xasprintf("$ mkdir -m 755 %s\n", *d);
+                _cleanup_free_ char *en =
+                    xasprintf("$ echo %d > %s/cgroup.procs\n", (int)child, *d);
+                _cleanup_free_ char *rm = xasprintf("$ rmdir %s\n", *d);
+                CHECK(strstr(out, mk) != NULL);
+                CHECK(strstr(out, en) != NULL);
+                CHECK(strstr(out, rm) != NULL);
+                const struct cg_hier *h = cg_hier_of(l, *d);
+                if (h && cg_hier_has(h, "cpuset")) {
+                        _cleanup_free_ char *cs = xasprintf("> %s/cpuset.cpus\n", *d);
+                        CHECK(strstr(out, cs) != NULL);
+                }
+        }
+        const char *u = cgroup_unified_dir(dirs);
+        _cleanup_free_ char *k = u ? xasprintf("$ echo 1 > %s/cgroup.kill\n", u)
+                                   : xasprintf("$ kill -KILL %d\n", (int)child);
+        CHECK(strstr(out, k) != NULL);
+        if (*unit_failed)
+                printf("%s", out);
 }
 
 static int cmp_i64(const void *a, const void *b)
