@@ -144,6 +144,7 @@ def template(tmp_path_factory):
     """A rootfs (busybox, /probe, passwd/group) and the `runc spec` config."""
     _ensure_probe()
     base = Path(tempfile.mkdtemp(prefix="husk-it-template-"))
+    os.chmod(base, 0o755)  # user namespace tests map root to an unprivileged host uid
     rootfs = base / "rootfs"
     for d in ("bin", "sbin", "usr/bin", "etc", "proc", "sys", "dev", "tmp", "root",
               "home/user", "mnt", "run", "var/tmp", "sys/fs/cgroup"):
