@@ -204,7 +204,7 @@ def test_apparmor_profile_absent(rt):
         host = None
     val = p.get("read:/proc/self/attr/current")
     if host is None:
-        assert val is None
+        assert val in (None, "")  # no LSM: reading the attribute fails
     else:
         assert val.replace("\\n", "").strip() in (host, "unconfined")
 
