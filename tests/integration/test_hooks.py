@@ -88,7 +88,8 @@ def test_hooks_order_and_state(rt):
     creating = ("creating", "created") if rt.name == "crun" else ("creating",)  # crun: "created"
     for k in ("prestart", "createRuntime", "createContainer"):
         assert status[k] in creating, (k, status)
-    assert status["startContainer"] == "created"
+    # crun 1.8 passes the non-OCI status "starting".
+    assert status["startContainer"] in (("created", "starting") if rt.name == "crun" else ("created",))
     assert status["poststart"] in ("created", "running")
     assert status["poststop"] == "stopped"
 
