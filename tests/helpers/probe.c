@@ -398,6 +398,8 @@ static void cmd_watch_exe(int secs)
         struct {
                 pid_t pid;
                 int fd;
+                dev_t dev;
+                ino_t ino;
                 int reported;
         } seen[256];
         int nseen = 0;
@@ -419,12 +421,16 @@ static void cmd_watch_exe(int secs)
                         ssize_t n;
                         if (pid <= 0 || pid == getpid())
                                 continue;
+                        snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+                        /* A pid is watched again when it execs something else. */
+                        if (stat(path, &st) < 0)
+                                continue;
                         for (int i = 0; i < nseen; i++)
-                                if (seen[i].pid == pid)
+                                if (seen[i].pid == pid && seen[i].dev == st.st_dev &&
+                                    seen[i].ino == st.st_ino)
                                         known = 1;
                         if (known || nseen >= 256)
                                 continue;
-                        snprintf(path, sizeof(path), "/proc/%d/exe", pid);
                         fd = open(path, O_PATH | O_CLOEXEC);
                         if (fd < 0)
                                 continue;
@@ -436,6 +442,8 @@ static void cmd_watch_exe(int secs)
                         fflush(stdout);
                         seen[nseen].pid = pid;
                         seen[nseen].fd = fd;
+                        seen[nseen].dev = st.st_dev;
+                        seen[nseen].ino = st.st_ino;
                         seen[nseen].reported = 0;
                         nseen++;
                 }
