@@ -118,7 +118,6 @@ def test_exec_no_new_privs_and_caps_from_config(rt):
     rt.delete(cid, force=True)
 
 
-@pytest.mark.asan
 def test_exec_tty_console_socket(rt):
     b, cid = running(rt)
     cs = rt.console_socket()
@@ -202,7 +201,6 @@ def test_exec_fds(rt):
     rt.delete(cid, force=True)
 
 
-@pytest.mark.asan
 def test_ps(rt):
     b, cid = running(rt, args=("/probe", "fork", "2", "ready", "sleep", "60"))
     init = rt.state(cid)["pid"]

@@ -69,7 +69,6 @@ def test_mount_flags_visible(rt):
     assert not ({"nosuid", "nodev", "noexec"} & t["options"])
 
 
-@pytest.mark.asan
 def test_bind_mount_ro(rt):
     src = rt.tmp / "data"
     src.mkdir()

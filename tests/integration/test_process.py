@@ -44,7 +44,6 @@ def test_missing_executable_fails(rt):
     assert r.stderr.strip()
 
 
-@pytest.mark.asan
 def test_env(rt):
     b = rt.bundle(args=("/probe", "env"))
     b.process["env"] += ["FOO=bar", "EMPTY=", "WITH_EQ=a=b", "HOME=/root"]
@@ -67,7 +66,6 @@ def test_cwd(rt):
     assert p["readlink:/proc/self/cwd"] == "/home/user"
 
 
-@pytest.mark.asan
 def test_user_and_groups(rt):
     b = rt.bundle(args=("/probe", "ids"))
     b.process["user"] = {"uid": 1000, "gid": 1001, "additionalGids": [5, 2000]}

@@ -46,7 +46,6 @@ def evil_bundle(rt, init_args, privileged=True):
     return b
 
 
-@pytest.mark.asan
 def test_exec_shebang_proc_self_exe(rt):
     """exec runs a script whose interpreter is /proc/self/exe (the runtime, if the
     runtime execs it), while the container's init watches every process that
