@@ -596,7 +596,7 @@ class Runtime:
             except OSError:
                 pass
         # Mounts referencing our files.
-        m = host_mounts_referencing(self.tmp)
+        m = host_mounts_referencing(self.tmp) + host_mounts_referencing(self.template["dir"])
         if m:
             problems.append("host mounts left referencing %s: %s" % (self.tmp, m))
             for line in m:
@@ -633,3 +633,20 @@ def real_runtime_binaries():
             real = os.environ.get("REAL_RUNTIME", "/usr/bin/crun")
             res.append(os.path.realpath(real))
     return res
+
+
+_WORKING = []
+
+
+@pytest.fixture
+def working(rt):
+    """For negative tests: fails unless the runtime can run a basic container, so a
+    runtime that fails everything can't pass a test that expects a failure."""
+    if not _WORKING:
+        b = rt.bundle(args=("/probe", "pid"))
+        r = rt.run(b)
+        _WORKING.append((r.returncode == 0 and "pid=1" in r.stdout, repr(r)))
+    if not _WORKING[0][0]:
+        pytest.fail("the runtime can't run a basic container, so this negative test "
+                    "proves nothing: %s" % _WORKING[0][1])
+    return rt

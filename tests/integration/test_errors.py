@@ -9,6 +9,9 @@ import pytest
 
 from conftest import host_mounts_referencing, pids_with_token, skip_on
 
+# Every test here expects a failure: each first checks that the runtime works.
+pytestmark = pytest.mark.usefixtures("working")
+
 
 def break_json(b):
     (b.path / "config.json").write_text('{"ociVersion": "1.0.2", "process": {')

@@ -160,7 +160,7 @@ def test_exec_into_stopped_fails(rt):
     rt.delete(cid)
 
 
-def test_exec_unknown_container_fails(rt):
+def test_exec_unknown_container_fails(working, rt):
     r = rt.cmd("exec", "nope-" + rt.token, "/probe", "pid")
     assert r.returncode != 0
 

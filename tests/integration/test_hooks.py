@@ -114,7 +114,7 @@ echo "$1|$(hostname)" >> {log}
 
 
 @pytest.mark.parametrize("kind", ["prestart", "createRuntime", "createContainer"])
-def test_failing_create_hook_fails_create(rt, kind):
+def test_failing_create_hook_fails_create(working, rt, kind):
     b, log = hook_bundle(rt, kinds=(kind,), script="#!/bin/sh\ncat >/dev/null\nexit 3\n")
     r = rt.create(b, check=False)
     assert r.returncode != 0
@@ -162,7 +162,7 @@ def test_failing_poststop_hook_does_not_fail_delete(rt):
     assert rt.state(cid, check=False).returncode != 0
 
 
-def test_hook_timeout(rt):
+def test_hook_timeout(working, rt):
     script = "#!/bin/sh\ncat >/dev/null\nexec sleep 20\n"
     b, log = hook_bundle(rt, kinds=("prestart",), script=script)
     b.config["hooks"]["prestart"][0]["timeout"] = 1

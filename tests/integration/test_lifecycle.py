@@ -169,7 +169,7 @@ def test_delete_created_with_force(rt):
     assert "pid=" not in b.stdout()
 
 
-def test_state_unknown_id_fails(rt):
+def test_state_unknown_id_fails(working, rt):
     r = rt.cmd("state", "no-such-container-" + rt.token)
     assert r.returncode != 0
     assert r.stderr.strip()

@@ -288,7 +288,7 @@ def test_sysctl(rt):
     assert Path("/proc/sys/kernel/shm_rmid_forced").read_text() == before_shm
 
 
-def test_sysctl_outside_namespace_rejected(rt):
+def test_sysctl_outside_namespace_rejected(working, rt):
     # net.* without a network namespace of its own would change the host.
     before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     b = rt.bundle(args=("/probe", "pid"))
@@ -300,7 +300,7 @@ def test_sysctl_outside_namespace_rejected(rt):
 
 
 @pytest.mark.parametrize("kind", ["absolute", "relative"])
-def test_mount_destination_symlink_stays_inside(rt, kind):
+def test_mount_destination_symlink_stays_inside(working, rt, kind):
     victim = rt.tmp / "victim"
     victim.mkdir()
     target = victim / "created"
@@ -321,7 +321,7 @@ def test_mount_destination_symlink_stays_inside(rt, kind):
         assert (b.path / "rootfs" / str(target).lstrip("/")).is_dir()
 
 
-def test_bind_source_symlink_in_rootfs_not_followed_to_host(rt):
+def test_bind_source_symlink_in_rootfs_not_followed_to_host(working, rt):
     # A destination inside the rootfs that is a symlink to a host file: a file
     # bind mount must not create or replace the host file.
     hostfile = rt.tmp / "hostfile-victim"

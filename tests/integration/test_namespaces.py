@@ -55,7 +55,7 @@ def test_namespace_not_requested_is_shared(rt):
     assert p["ns.pid"] != host_ns("pid")
 
 
-def test_hostname_without_uts_namespace_fails(rt):
+def test_hostname_without_uts_namespace_fails(working, rt):
     # The spec: hostname needs a new uts namespace; setting the host's is an error.
     b = rt.bundle(args=("/probe", "hostname"))
     b.remove_namespace("uts")
@@ -105,7 +105,7 @@ def test_join_namespace_wrong_type_rejected(rt):
     rt.delete(ca, force=True)
 
 
-def test_join_namespace_missing_path_rejected(rt):
+def test_join_namespace_missing_path_rejected(working, rt):
     b = rt.bundle(args=("/probe", "ns"))
     b.set_namespace("network", "/run/netns/husk-it-missing-" + rt.token)
     r = rt.create(b, check=False)

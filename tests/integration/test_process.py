@@ -38,7 +38,7 @@ def test_args_resolved_with_path(rt):
     assert r.stdout == "via PATH\n"
 
 
-def test_missing_executable_fails(rt):
+def test_missing_executable_fails(working, rt):
     r = rt.run(rt.bundle(args=("/no/such/binary",)))
     assert r.returncode != 0
     assert r.stderr.strip()
@@ -138,8 +138,8 @@ def test_unknown_capability_is_not_fatal(rt):
     caps = ["CAP_KILL", "CAP_NOT_A_REAL_CAP"]
     b.process["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
     r = rt.run(b)
-    if r.returncode == 0:
-        assert r.probe()["CapBnd"] == mask(["CAP_KILL"])
+    assert r.returncode == 0, r
+    assert r.probe()["CapBnd"] == mask(["CAP_KILL"])
 
 
 def test_rlimits(rt):
@@ -155,7 +155,7 @@ def test_rlimits(rt):
     assert p["rlimit.NPROC"] == "3000:4000"
 
 
-def test_rlimit_above_hard_limit_fails(rt):
+def test_rlimit_above_hard_limit_fails(working, rt):
     # This host's root lacks CAP_SYS_RESOURCE and the nofile hard limit is 20000.
     hard = int(open("/proc/self/limits").read().split("Max open files")[1].split()[1])
     b = rt.bundle(args=("/probe", "rlimits"))
@@ -247,7 +247,7 @@ def test_terminal_input_through_master(rt):
     rt.delete(cid)
 
 
-def test_terminal_without_console_socket_fails(rt):
+def test_terminal_without_console_socket_fails(working, rt):
     b = _terminal_bundle(rt, ("/probe", "tty"))
     r = rt.create(b, check=False)
     assert r.returncode != 0
