@@ -563,6 +563,9 @@ class Runtime:
                 except OSError:
                     pass
             problems.append("processes left behind: %s" % desc)
+            end = time.time() + 3
+            while pids_with_token(self.token) and time.time() < end:
+                time.sleep(0.05)
         # State entries.
         if self.root.exists():
             leftovers = [p.name for p in self.root.iterdir()]
@@ -578,7 +581,7 @@ class Runtime:
                 parent = base / self.cgroup_parent
                 if not parent.exists():
                     continue
-                subs = [p for p in parent.iterdir() if p.is_dir()]
+                subs = [Path(dp) for dp, _, _ in os.walk(parent) if Path(dp) != parent]
                 if subs:
                     problems.append("cgroup dirs left behind: %s" % [str(s) for s in subs])
                     for s in sorted(subs, key=lambda p: -len(str(p))):
