@@ -64,7 +64,7 @@ fi
 # -- config -----------------------------------------------------------------
 heading "OCI config: $(basename "$runtime") spec, then jq sets the command and hostname"
 rm -f "$bundle/config.json"
-(cd "$bundle" && "$runtime" spec)
+(cd "$bundle" && "$runtime" spec) || die "'$(basename "$runtime") spec' failed"
 # The container prints who it is and what it sees.
 # shellcheck disable=SC2016 # expanded by the shell in the container
 script='echo "I am pid $$ in my own pid namespace"
