@@ -13,7 +13,7 @@ RT_LIBS := $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
 # libhusk-rt: core + runtime + the runtime CLI. libhusk-engine: images,
 # engine and the husk CLI, on top of libhusk-rt.
@@ -72,3 +72,20 @@ clean:
 
 .PHONY: all unit asan check format clean
 -include $(LIB_OBJ:.o=.d)
+
+# libFuzzer harnesses (tests/fuzz/fuzz-*.c), not part of `all`: the library
+# is rebuilt with clang into build/fuzz/ and each harness linked against it.
+# Run one with: build/fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+fuzz:
+	$(MAKE) O=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS=-Wno-error EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" fuzz-bins
+
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+$(O)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(O)/libhusk-engine.a $(O)/libhusk-rt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+
+.PHONY: fuzz fuzz-bins
