@@ -19,7 +19,7 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) -Isrc $(PKG_CFLAGS) $(CFL
 # engine and the husk CLI, on top of libhusk-rt.
 RT_SRC := $(wildcard src/core/*.c src/runtime/*.c src/cli/runtime-*.c)
 ENGINE_SRC := $(filter-out src/cli/main-%.c src/cli/runtime-%.c,$(wildcard src/image/*.c src/engine/*.c src/cli/*.c))
-RT_OBJ := $(RT_SRC:%.c=$(O)/%.o)
+RT_OBJ := $(RT_SRC:%.c=$(O)/%.o) $(O)/tramp-blob.o
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
 LIB_OBJ := $(RT_OBJ) $(ENGINE_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -27,32 +27,51 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 all: $(O)/husk $(O)/husk-runtime $(O)/tests/probe
 
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The exec trampoline (src/runtime/trampoline/tramp.c): static, no libc, no
+# sanitizers, embedded into the runtime as bytes (blob.S).
+$(O)/tramp: src/runtime/trampoline/tramp.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  TRAMP   $@")
+	$(Q)gcc -Os -nostdlib -static -fno-stack-protector -fno-asynchronous-unwind-tables \
+	  -ffreestanding -fno-builtin -fno-pie -no-pie -Wl,--build-id=none -Wl,-z,noseparate-code -s -Wall -Wextra -Werror -o $@ $<
+
+$(O)/tramp-blob.o: src/runtime/trampoline/blob.S $(O)/tramp
+	$(Q)$(CC) -c -Wa,-I$(O) -o $@ $<
 
 $(O)/libhusk-rt.a: $(RT_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(O)/libhusk-engine.a: $(ENGINE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(O)/husk: $(O)/src/cli/main-husk.o $(O)/libhusk-engine.a $(O)/libhusk-rt.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
 
 $(O)/husk-runtime: $(O)/src/cli/main-runtime.o $(O)/libhusk-rt.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(EXTRA_LDFLAGS)
 
 # The probe runs inside test containers: static, so it needs nothing from the rootfs.
 $(O)/tests/probe: tests/helpers/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+	@$(if $(V),,echo "  PROBE   $@")
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 $(O)/tests/test-%: tests/unit/test-%.c tests/unit/unit.h $(O)/libhusk-engine.a $(O)/libhusk-rt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
 
 unit: $(UNIT_BIN)
 

@@ -9,6 +9,10 @@
  */
 #include "runtime/cgroup.h"
 
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -540,6 +544,59 @@ int cgroup_enter(char *const *dirs, pid_t pid, struct error *err)
                 }
         }
         return 0;
+}
+
+int cgroup_enter_self(char *const *dirs, bool in_unified, struct error *err)
+{
+        const struct cg_layout *l = NULL;
+        (void)cg_layout_get(&l, NULL);
+        for (char *const *d = dirs; d && *d; d++) {
+                const struct cg_hier *h = l ? cg_hier_of(l, *d) : NULL;
+                bool v2 = h && h->v2;
+                if (v2 && in_unified)
+                        continue;
+                /* v2 has no per-thread file outside threaded subtrees: cgroup.procs. */
+                _cleanup_free_ char *f = xasprintf("%s/%s", *d, v2 ? "cgroup.procs" : "tasks");
+                int r = sys_write_file_at(AT_FDCWD, f, NULL, "0");
+                if (r < 0) {
+                        const char *hint = h ? h->ops->enter_hint(h, r) : NULL;
+                        if (hint)
+                                return error_msg(err, r, "enter cgroup '%s': %s (%s)", *d,
+                                                 strerror(-r), hint);
+                        return error_sys(err, r, "enter cgroup '%s'", *d);
+                }
+        }
+        return 0;
+}
+
+pid_t cgroup_clone(char *const *dirs, unsigned long flags, bool *ret_in_unified)
+{
+        *ret_in_unified = false;
+        const char *u = cgroup_unified_dir(dirs);
+        if (u) {
+                int fd = open(u, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0) {
+                        struct clone_args a = {
+                                .flags = flags | CLONE_INTO_CGROUP,
+                                .exit_signal = SIGCHLD,
+                                .cgroup = (uint64_t)fd,
+                        };
+                        explain_note("clone3(CLONE_INTO_CGROUP): the child starts in %s", u);
+                        pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+                        int saved = errno;
+                        if (pid != 0)
+                                close(fd);
+                        if (pid >= 0) {
+                                *ret_in_unified = true;
+                                return pid;
+                        }
+                        if (saved != ENOSYS && saved != E2BIG && saved != EINVAL) {
+                                errno = saved;
+                                return -1;
+                        }
+                }
+        }
+        return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
 const char *cgroup_unified_dir(char *const *dirs)
