@@ -98,7 +98,8 @@ fi
 echo
 # shellcheck disable=SC2086 # $explain is one word or none
 status=0
-"$runtime" $explain run --bundle "$bundle" "$id" || status=$?
+# One stream, so the explain lines and the output stay in order in a pipe too.
+"$runtime" $explain run --bundle "$bundle" "$id" 2>&1 || status=$?
 
 heading "done: the container exited with status $status and is gone"
 echo "try it yourself, from $repo:"
