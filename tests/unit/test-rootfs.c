@@ -199,11 +199,17 @@ static char **own_cgroup_dirs(void)
         return v;
 }
 
-/* Runs fn as pid 1 of new mount+pid namespaces (userns: inside a new user
- * namespace too, mapped 0-65535 by the parent, after a nosuid,nodev,noexec
- * tmpfs was mounted on f->src so its flags are locked). Returns the child's
+enum {
+        RUN_USERNS = 1,   /* inside a new user namespace, mapped 0-65535 by the parent */
+        RUN_SUBMOUNT = 2, /* a tmpfs on f->src/sub, for recursive binds */
+};
+
+/* Runs fn as pid 1 of new mount+pid+ipc namespaces, after the test's own
+ * mount namespace was made private (nothing reaches the host even where "/"
+ * is shared). RUN_USERNS first mounts a nosuid,nodev,noexec tmpfs on f->src,
+ * so its flags are locked inside the user namespace. Returns the child's
  * failure report (empty on success). */
-static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
+static char *run_scenario(struct fixture *f, unsigned opts, scenario_fn fn)
 {
         int rep[2], up[2], ack[2];
         if (pipe2(rep, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0)
@@ -218,16 +224,26 @@ static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
                 close(ack[1]);
                 report_fd = rep[1];
                 child_failed = 0;
-                if (userns) {
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                        dprintf(report_fd, "  setup: %s\n", strerror(errno));
+                        _exit(1);
+                }
+                char p[PATH_MAX];
+                if (opts & RUN_SUBMOUNT) {
+                        snprintf(p, sizeof(p), "%s/sub", f->src);
+                        if (mkdir(p, 0755) < 0 || mount("tmpfs", p, "tmpfs", 0, "size=1m") < 0) {
+                                dprintf(report_fd, "  setup submount: %s\n", strerror(errno));
+                                _exit(1);
+                        }
+                }
+                if (opts & RUN_USERNS) {
                         char c = 'x';
-                        if (unshare(CLONE_NEWNS) < 0 ||
-                            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                            mount("tmpfs", f->src, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        if (mount("tmpfs", f->src, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                   "size=1m") < 0) {
                                 dprintf(report_fd, "  setup: %s\n", strerror(errno));
                                 _exit(1);
                         }
-                        char p[PATH_MAX];
                         snprintf(p, sizeof(p), "%s/file", f->src);
                         if (write_text(p, "hello") < 0 || unshare(CLONE_NEWUSER) < 0 ||
                             write(up[1], &c, 1) != 1 || read(ack[0], &c, 1) != 1) {
@@ -255,7 +271,7 @@ static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
         close(rep[1]);
         close(up[1]);
         close(ack[0]);
-        if (userns) {
+        if (opts & RUN_USERNS) {
                 char c;
                 if (read(up[0], &c, 1) == 1) {
                         char p[64];
@@ -550,7 +566,7 @@ TEST(rootfs_full_container)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_full);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_full);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -629,7 +645,7 @@ TEST(rootfs_user_namespace)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, true, scenario_userns);
+        _cleanup_free_ char *report = run_scenario(&f, RUN_USERNS, scenario_userns);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -673,7 +689,7 @@ TEST(rootfs_no_pivot_readonly_root)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_no_pivot);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_no_pivot);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -709,7 +725,7 @@ TEST(rootfs_symlink_out_of_root_refused)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_symlink_out);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_symlink_out);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -746,11 +762,83 @@ TEST(rootfs_proc_destinations)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_proc_rule);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_proc_rule);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
         }
+        fixture_remove(&f);
+}
+
+/* The new mount API: a recursive read-only rbind and an idmapped bind. */
+static void scenario_new_api(struct fixture *f)
+{
+        struct spec_mount extra[] = {
+            MNT("/rro", "bind", f->src, MS_BIND | MS_REC, NULL),
+            MNT("/idm", "bind", f->src, MS_BIND, NULL),
+            MNT("/nosym", "tmpfs", "tmpfs", 0, NULL),
+        };
+        extra[0].rro = true;
+        struct spec_id_mapping map = {.container_id = 0, .host_id = 1000, .size = 1};
+        extra[1].idmap = true;
+        extra[1].uid_mappings = extra[1].gid_mappings = &map;
+        extra[1].n_uid_mappings = extra[1].n_gid_mappings = 1;
+        extra[2].attr_set = MOUNT_ATTR_NOSYMFOLLOW;
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        int efd = open(f->explain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        EXPECT(efd >= 0);
+        explain_enable(efd);
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        explain_enable(-1);
+        close(efd);
+        /* rro: the submount is read-only too, which MS_RDONLY can't do. */
+        EXPECT(creat_fails_erofs("/rro/x"));
+        EXPECT(creat_fails_erofs("/rro/sub/x"));
+        EXPECT(is_mount("/rro/sub"));
+        /* idmap: the on-disk owner is the container id; 0 shows as host 1000,
+         * and 1000 has no mapping (the overflow id). */
+        struct stat st;
+        EXPECT(stat("/idm/file", &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000);
+        EXPECT(stat("/idm/owned", &st) == 0 && st.st_uid == 65534);
+        EXPECT(stat("/rro/file", &st) == 0 && st.st_uid == 0);
+        _cleanup_free_ char *line = mountinfo_line("/idm");
+        EXPECT(line && strstr(line, "idmapped"));
+        /* attr_set without a bind goes through mount_setattr on the mount. */
+        EXPECT(symlink("/etc", "/nosym/l") == 0);
+        EXPECT(open("/nosym/l/.", O_PATH | O_CLOEXEC) < 0 && errno == ELOOP);
+}
+
+static const char *const new_api_explained[] = {
+    "$ mount --rbind -o ro=recursive ",
+    "$ mount --bind -o 'X-mount.idmap=u:0:1000:1 g:0:1000:1' ",
+    "$ mount -o remount,bind,nosymfollow /nosym\n",
+};
+
+TEST(rootfs_new_mount_api)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/owned", f.src);
+        CHECK(write_text(p, "x") == 0 && chown(p, 1000, 1000) == 0);
+        _cleanup_free_ char *report = run_scenario(&f, RUN_SUBMOUNT, scenario_new_api);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        report_fd = STDOUT_FILENO;
+        child_failed = 0;
+        check_explained(f.explain, new_api_explained, ARRAY_SIZE(new_api_explained));
+        CHECK(!child_failed);
         fixture_remove(&f);
 }
 
