@@ -101,6 +101,11 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
         int r = check_proc_dest(dest, m, err);
         if (r < 0)
                 return r;
+        if (explain_on()) {
+                _cleanup_close_ int probe = -EBADF;
+                if (safe_open(s->rootfd, dest, O_PATH, 0, &probe) == -ENOENT)
+                        explain(file ? "install -D /dev/null %s" : "mkdir -p %s", shq(dest));
+        }
         r = file ? safe_touch(s->rootfd, dest, 0644, &fd)
                  : safe_mkdir_p(s->rootfd, dest, 0755, &fd);
         if (r < 0)
@@ -520,6 +525,45 @@ static int readonly_path(const char *path, struct error *err)
         return 0;
 }
 
+/* Without pivot_root the host's mounts stay below the new root in this
+ * namespace. A full procfs or sysfs there would let the container mount new
+ * ones (the kernel allows it when a full one is visible), so, as runc does,
+ * they are detached, or covered with a tmpfs where that is not allowed. */
+static int hide_host_pseudo_fs(const char *root, struct error *err)
+{
+        struct mountinfo *mi = NULL;
+        size_t n = 0;
+        int r = mountinfo_read(&mi, &n);
+        if (r < 0)
+                return error_sys(err, r, "read '/proc/self/mountinfo'");
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                const char *mp = mi[i].mount_point;
+                if (strcmp(mi[i].root, "/") != 0 ||
+                    (strcmp(mi[i].fstype, "proc") != 0 && strcmp(mi[i].fstype, "sysfs") != 0) ||
+                    path_below(mp, root))
+                        continue;
+                r = mount_propagate(mp, NULL, MS_SLAVE | MS_REC);
+                if (r == -ENOENT || r == -EINVAL) {
+                        r = 0; /* already gone with a parent */
+                        continue;
+                }
+                if (r < 0) {
+                        error_sys(err, r, "make '%s' a slave", mp);
+                        break;
+                }
+                r = sys_umount(mp, NULL, MNT_DETACH);
+                if (r == -EINVAL || r == -EPERM) {
+                        r = sys_mount("tmpfs", mp, NULL, "tmpfs", 0, NULL);
+                        if (r < 0)
+                                error_sys(err, r, "cover '%s'", mp);
+                } else if (r < 0) {
+                        error_sys(err, r, "detach '%s'", mp);
+                }
+        }
+        mountinfo_free(mi, n);
+        return r;
+}
+
 static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
 {
         char root[PATH_MAX];
@@ -529,6 +573,9 @@ static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error 
         if (r < 0)
                 return error_sys(err, r, "cd '%s'", root);
         if (no_pivot) {
+                r = hide_host_pseudo_fs(root, err);
+                if (r < 0)
+                        return r;
                 r = sys_mount(root, "/", NULL, NULL, MS_MOVE, NULL);
                 if (r < 0)
                         return error_sys(err, r, "move '%s' onto '/'", root);

@@ -665,14 +665,24 @@ static void scenario_no_pivot(struct fixture *f)
         struct spec_mount all[16];
         struct spec sp;
         fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        all[1].flags |= MS_RDONLY; /* /dev */
         sp.root_readonly = true;
         sp.linux.rootfs_propagation = MS_PRIVATE | MS_REC;
         struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
         struct error err = {0};
+        _cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        EXPECT(oldroot >= 0 && faccessat(oldroot, "proc/self", F_OK, 0) == 0);
         if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, true, &err) < 0) {
                 dprintf(report_fd, "  %s\n", err.msg);
                 _exit(1);
         }
+        /* The host's procfs and sysfs under the old root were detached. */
+        EXPECT(faccessat(oldroot, "proc/self", F_OK, 0) < 0);
+        EXPECT(faccessat(oldroot, "sys/kernel", F_OK, 0) < 0);
+        EXPECT(access("/proc/self", F_OK) == 0 && access("/sys/kernel", F_OK) == 0);
+        /* /dev was asked read-only: filled first, then remounted. */
+        EXPECT(creat_fails_erofs("/dev/x"));
+        EXPECT(write_text("/dev/shm/x", "x") == 0);
         EXPECT(access("/bin/busybox", X_OK) == 0);
         EXPECT(access(f->dir, F_OK) < 0);
         EXPECT(creat_fails_erofs("/etc/x"));
@@ -690,6 +700,39 @@ TEST(rootfs_no_pivot_readonly_root)
         struct fixture f;
         CHECK(fixture_make(&f));
         _cleanup_free_ char *report = run_scenario(&f, 0, scenario_no_pivot);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* rootfsPropagation "rshared": pivot_root still works and "/" ends shared. */
+static void scenario_rshared(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        sp.linux.rootfs_propagation = MS_SHARED | MS_REC;
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        _cleanup_free_ char *root = mountinfo_line("/");
+        EXPECT(root && strstr(root, " shared:"));
+        _cleanup_free_ char *proc = mountinfo_line("/proc");
+        EXPECT(proc && strstr(proc, " shared:"));
+}
+
+TEST(rootfs_rshared_propagation)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_rshared);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
