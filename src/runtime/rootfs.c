@@ -200,9 +200,10 @@ static int bind_with_attrs(const struct setup *s, const struct spec_mount *m, co
         int r = sys_mount_bind_attr(m->source, target, dest, rec, &a);
         if (r == -ENOSYS || r == -EINVAL || r == -EPERM || r == -EOPNOTSUPP)
                 return error_sys(err, r,
-                                 "mount '%s' on '%s' with %s: the kernel refused the new mount API "
-                                 "attributes",
-                                 mount_what(m), dest, a.userns_fd >= 0 ? "an idmap" : "attributes");
+                                 "mount '%s' on '%s' with %s (the kernel or the filesystem may "
+                                 "not support it)",
+                                 mount_what(m), dest,
+                                 a.userns_fd >= 0 ? "an idmap" : "recursive mount attributes");
         if (r < 0)
                 return error_sys(err, r, "mount '%s' on '%s'", mount_what(m), dest);
         return 0;
