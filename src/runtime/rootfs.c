@@ -402,10 +402,22 @@ static int mount_one(const struct setup *s, const struct spec_mount *m, struct e
         const char *type = m->type ? m->type : "";
         if (strcmp(type, "cgroup") == 0)
                 return mount_cgroup(s, m, dest, err);
-        if (strcmp(type, "sysfs") == 0 && s->ctx->userns && !s->ctx->netns) {
+        if (strcmp(type, "sysfs") == 0 && s->ctx->userns) {
                 /* sysfs belongs to the network namespace's owner: a user namespace
-                 * that shares the host's network may not mount it. */
-                explain_note("no network namespace of its own: binding the host's /sys");
+                 * that shares the host's network (or joined one it doesn't own)
+                 * may not mount it; runc binds the host's /sys then. */
+                if (s->ctx->netns) {
+                        struct error sub = {0};
+                        int r2 = mount_fs(s, m, dest, m->flags & ~(propagation_flags | MS_REC),
+                                          m->data, &sub);
+                        if (r2 != -EPERM) {
+                                if (r2 < 0)
+                                        *err = sub;
+                                return r2;
+                        }
+                }
+                explain_note("sysfs can't be mounted in this user namespace: binding the host's "
+                             "/sys");
                 struct spec_mount bm = *m;
                 bm.source = "/sys";
                 bm.type = NULL;

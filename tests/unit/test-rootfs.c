@@ -1,6 +1,7 @@
 /* rootfs_prepare() + rootfs_finish() for real, on a busybox rootfs in a temp
  * dir, inside namespaces made for the test: the child checks the result from
  * inside the container and reports failures through a pipe. Needs root. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -203,6 +204,8 @@ static char **own_cgroup_dirs(void)
 enum {
         RUN_USERNS = 1,   /* inside a new user namespace, mapped 0-65535 by the parent */
         RUN_SUBMOUNT = 2, /* a tmpfs on f->src/sub, for recursive binds */
+        RUN_CGROUPNS = 4, /* a cgroup namespace of its own */
+        RUN_NETNS = 8,    /* a network namespace of its own */
 };
 
 /* Runs fn as pid 1 of new mount+pid+ipc namespaces, after the test's own
@@ -252,7 +255,9 @@ static char *run_scenario(struct fixture *f, unsigned opts, scenario_fn fn)
                                 _exit(1);
                         }
                 }
-                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) < 0) {
+                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                            (opts & RUN_CGROUPNS ? CLONE_NEWCGROUP : 0) |
+                            (opts & RUN_NETNS ? CLONE_NEWNET : 0)) < 0) {
                         dprintf(report_fd, "  unshare: %s\n", strerror(errno));
                         _exit(1);
                 }
@@ -634,7 +639,7 @@ static void scenario_userns(struct fixture *f)
 
 static const char *const userns_explained[] = {
     "$ mount --bind /dev/null /dev/null\n",
-    "# no network namespace of its own: binding the host's /sys\n",
+    "# sysfs can't be mounted in this user namespace: binding the host's /sys\n",
     "$ mount --rbind /sys /sys\n",
     "$ mount -o remount,bind,ro,nosuid,nodev,noexec /data\n",
     "$ mount -o remount,bind,ro /\n",
@@ -701,6 +706,95 @@ TEST(rootfs_no_pivot_readonly_root)
         struct fixture f;
         CHECK(fixture_make(&f));
         _cleanup_free_ char *report = run_scenario(&f, 0, scenario_no_pivot);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* A user namespace with its own network namespace mounts a real sysfs. */
+static void scenario_userns_netns(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root, .userns = true, .netns = true};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        /* Only the new namespace's loopback: not the host's /sys. */
+        EXPECT(access("/sys/class/net/lo", F_OK) == 0);
+        int links = 0;
+        DIR *d = opendir("/sys/class/net");
+        EXPECT(d != NULL);
+        for (struct dirent *e; d && (e = readdir(d));)
+                links += e->d_name[0] != '.';
+        if (d)
+                closedir(d);
+        EXPECT(links == 1);
+        struct statvfs sv;
+        EXPECT(statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY));
+}
+
+TEST(rootfs_user_and_network_namespace)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report =
+            run_scenario(&f, RUN_USERNS | RUN_NETNS, scenario_userns_netns);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* A cgroup namespace: v1 hierarchies (or cgroup2) are mounted, not bound. */
+static void scenario_cgroupns(struct fixture *f)
+{
+        struct spec_mount extra[] = {
+            MNT("/sys/fs/cgroup", "cgroup", "cgroup", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
+        };
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        _cleanup_strv_ char **cg = own_cgroup_dirs();
+        struct rootfs_ctx ctx = {
+            .spec = &sp, .rootfs = f->root, .cgroupns = true, .cgroup_dirs = cg};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        struct statfs sf;
+        EXPECT(statfs("/sys/fs/cgroup", &sf) == 0);
+        if (sf.f_type == TMPFS_MAGIC) {
+                EXPECT(statfs("/sys/fs/cgroup/memory", &sf) == 0 &&
+                       sf.f_type == CGROUP_SUPER_MAGIC);
+                EXPECT(access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0);
+                /* Mounted in the namespace: its root is the container's cgroup. */
+                _cleanup_free_ char *line = mountinfo_line("/sys/fs/cgroup/memory");
+                EXPECT(line && strstr(line, " / /sys/fs/cgroup/memory "));
+                struct statvfs sv;
+                EXPECT(statvfs("/sys/fs/cgroup/memory", &sv) == 0 && !(sv.f_flag & ST_RDONLY));
+        } else {
+                EXPECT(sf.f_type == CGROUP2_SUPER_MAGIC);
+                EXPECT(access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0);
+        }
+}
+
+TEST(rootfs_cgroup_namespace)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, RUN_CGROUPNS, scenario_cgroupns);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
