@@ -894,6 +894,47 @@ static void scenario_proc_rule(struct fixture *f)
         EXPECT(strstr(err.msg, "inside /proc") != NULL);
 }
 
+/* Errors name the mount; destinations are cleaned before use. */
+static void scenario_errors(struct fixture *f)
+{
+        struct spec_mount one[] = {MNT("/x", "bind", "/nonexistent-husk-source", MS_BIND, NULL)};
+        struct spec sp = {.mounts = one, .n_mounts = 1};
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENOENT);
+        EXPECT(strcmp(err.msg, "mount '/nonexistent-husk-source' on '/x': No such file or "
+                               "directory") == 0);
+        one[0] = (struct spec_mount)MNT("/y", "nosuchfs", "thing", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENODEV);
+        EXPECT(strcmp(err.msg, "mount 'thing' on '/y': No such device") == 0);
+        one[0] = (struct spec_mount)MNT("/", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -EINVAL);
+        /* A file where a directory is needed. */
+        one[0] = (struct spec_mount)MNT("/bin/busybox/sub", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENOTDIR);
+        EXPECT(strstr(err.msg, "'/bin/busybox/sub'") != NULL);
+        /* "..", "." and "//" are cleaned lexically and stay inside. */
+        one[0] = (struct spec_mount)MNT("/../../a/.//b/../c", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == 0);
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/a/c", f->root);
+        EXPECT(is_mount(p));
+}
+
+TEST(rootfs_errors_name_the_mount)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_errors);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
 TEST(rootfs_proc_destinations)
 {
         if (!require_root())
