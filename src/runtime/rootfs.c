@@ -623,12 +623,15 @@ static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error 
         return 0;
 }
 
-int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+int rootfs_pivot(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        return enter_root(ctx, no_pivot, err);
+}
+
+int rootfs_protect(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
-        int r = enter_root(ctx, no_pivot, err);
-        if (r < 0)
-                return r;
+        int r;
         bool dev_bound;
         const struct spec_mount *dm = dev_mount(sp, &dev_bound);
         if (dm && (dm->flags & MS_RDONLY)) {
@@ -657,4 +660,12 @@ int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err
                         return error_sys(err, r, "set propagation of '/'");
         }
         return 0;
+}
+
+int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        int r = rootfs_pivot(ctx, no_pivot, err);
+        if (r < 0)
+                return r;
+        return rootfs_protect(ctx, err);
 }
