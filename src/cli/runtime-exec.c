@@ -135,6 +135,11 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
         eo.id = argv[optind++];
         if (!process && optind >= argc)
                 return rt_usage_error(&rt_cmd_exec, "a command is required (or --process FILE)");
+        /* The process we start is visible to the container's others: run sealed. */
+        if (!rt_is_sealed()) {
+                int r = rt_reexec_sealed();
+                return rt_fail("exec: re-execute from a sealed copy: %s", strerror(-r));
+        }
         rt_preserve_fds(eo.preserve_fds);
 
         struct error err = { 0 };

@@ -96,7 +96,11 @@ static int cmd_create(const struct rt_globals *g, int argc, char **argv)
                 return 1;
         rt_preserve_fds(o.preserve_fds + listen_fds());
         struct error err = { 0 };
-        if (container_create(&o, &err) < 0)
+        o.sealed = rt_is_sealed();
+        int r = container_create(&o, &err);
+        if (r == -ERESTART)
+                r = rt_reexec_sealed();
+        if (r < 0)
                 return rt_fail("create '%s': %s", o.id, err.msg);
         return 0;
 }
@@ -117,7 +121,11 @@ static int cmd_run(const struct rt_globals *g, int argc, char **argv)
         rt_preserve_fds(o.preserve_fds + listen_fds());
         struct error err = { 0 };
         int status = 0;
-        if (container_run(&o, detach, &status, &err) < 0)
+        o.sealed = rt_is_sealed();
+        int r = container_run(&o, detach, &status, &err);
+        if (r == -ERESTART)
+                r = rt_reexec_sealed();
+        if (r < 0)
                 return rt_fail("run '%s': %s", o.id, err.msg);
         return status;
 }

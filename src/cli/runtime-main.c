@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -26,6 +30,7 @@ static const struct rt_command *commands[] = {
 };
 
 static int log_fd = -1;
+static char **saved_argv;
 static bool log_json;
 
 static void write_log_line(const char *level, const char *msg)
@@ -97,6 +102,38 @@ bool rt_wants_help(const struct rt_command *cmd, int argc, char **argv)
                 }
         }
         return false;
+}
+
+bool rt_is_sealed(void)
+{
+        _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
+        return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+int rt_reexec_sealed(void)
+{
+        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        if (exe < 0)
+                return -errno;
+        _cleanup_close_ int mfd = memfd_create("husk-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(exe, &st) < 0)
+                return -errno;
+        for (off_t done = 0; done < st.st_size;) {
+                ssize_t n = sendfile(mfd, exe, NULL, (size_t)(st.st_size - done));
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                done += n;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+                return -errno;
+        explain_note("re-executing from a sealed copy of the runtime binary (CVE-2019-5736)");
+        extern char **environ;
+        syscall(SYS_execveat, mfd, "", saved_argv, environ, AT_EMPTY_PATH);
+        return -errno;
 }
 
 void rt_preserve_fds(int n)
@@ -185,6 +222,7 @@ int runtime_main(int argc, char **argv)
                 { 0 },
         };
         struct rt_globals g = { 0 };
+        saved_argv = argv;
         bool explain_flag = false;
         /* A hook or a console reader that goes away must not kill us mid-operation. */
         signal(SIGPIPE, SIG_IGN);

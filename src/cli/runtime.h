@@ -30,5 +30,13 @@ int rt_usage_error(const struct rt_command *cmd, const char *fmt, ...)
 bool rt_wants_help(const struct rt_command *cmd, int argc, char **argv);
 /* Makes fds 3..3+n-1 inheritable (--preserve-fds, LISTEN_FDS), before anything else is opened. */
 void rt_preserve_fds(int n);
+/* True when this process runs from a sealed in-memory copy of the runtime. */
+bool rt_is_sealed(void);
+/* Re-executes the runtime, same arguments, from a sealed memfd copy of its
+ * own binary. Needed before a runtime process joins a pid namespace that
+ * already has processes (exec; an init joining a namespace by path): one
+ * with CAP_SYS_PTRACE could open our /proc/PID/exe and, once we exec, write
+ * to the host's binary (CVE-2019-5736). Returns only on failure. */
+int rt_reexec_sealed(void);
 /* Parses "9", "KILL", "SIGKILL" (and RTMIN+N); -1 when unknown. */
 int rt_parse_signal(const char *s);

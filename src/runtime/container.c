@@ -109,6 +109,9 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                                                           : xasprintf("%s/%s", bundle, s->root_path);
         if (!realpath(rp, rootfs))
                 return error_sys(err, -errno, "root.path '%s'", rp);
+        const struct spec_namespace *pidns = spec_find_namespace(s, CLONE_NEWPID);
+        if (!o->sealed && (!pidns || pidns->path))
+                return error_msg(err, -ERESTART, "the init joins an existing pid namespace");
         if (resources_given(s))
                 log_warn("linux.resources is accepted but not applied yet (no limits are set)");
         if (s->linux.seccomp)
@@ -228,10 +231,21 @@ static int start_locked(struct container_state *st, const struct spec *s, struct
                                          "cannot start container '%s': its init has exited", st->id);
                 return error_sys(err, -errno, "open exec.fifo of '%s'", st->id);
         }
+        /* With poststart hooks, they must see the process executed: hold a read
+         * end, and once the init's end closes on exec the fifo reports POLLHUP. */
+        _cleanup_close_ int watch = -EBADF;
+        if (s->hooks.n_poststart)
+                watch = openat(st->dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         explain("echo 0 > exec.fifo  # let the init exec the process");
         if (write(fd, "0", 1) != 1)
                 return error_sys(err, -errno, "start container '%s'", st->id);
+        close(TAKE_FD(fd));
         unlinkat(st->dirfd, "exec.fifo", 0);
+        if (watch >= 0) {
+                struct pollfd p = { .fd = watch, .events = 0 };
+                while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                        ;
+        }
         run_hooks_warn(s->hooks.poststart, s->hooks.n_poststart, "poststart", st, "running");
         return 0;
 }

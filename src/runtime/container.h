@@ -18,8 +18,12 @@ struct create_opts {
         bool no_pivot;
         bool no_new_keyring;
         int console_fd; /* internal: one end of a socketpair for the pty master, or -1 */
+        bool sealed;    /* the runtime runs from a sealed copy of itself (see -ERESTART) */
 };
 
+/* -ERESTART (nothing created) when the init would be visible in a pid
+ * namespace that already has processes and the runtime is not sealed: the
+ * caller re-executes from a sealed copy and tries again. */
 int container_create(const struct create_opts *o, struct error *err);
 int container_start(const char *root, const char *id, struct error *err);
 /* create + start; without detach, waits and sets *ret_status to the exit code

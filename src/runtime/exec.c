@@ -108,7 +108,7 @@ static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int 
                         ex_send(sock, EX_ERROR, 0, &err);
                         _exit(1);
                 }
-                if (terminal_setup(console, &s->process, &err) < 0) {
+                if (terminal_setup(console, &s->process, false, &err) < 0) {
                         ex_send(sock, EX_ERROR, 0, &err);
                         _exit(1);
                 }

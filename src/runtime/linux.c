@@ -270,14 +270,16 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                         _exit(1); /* the parent reports its own error */
         }
         if (s->hooks.n_create_container) {
-                _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "created");
+                _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "creating");
                 if (hooks_run(s->hooks.create_container, s->hooks.n_create_container,
                               "createContainer", st, &err) < 0)
                         child_fail(sock, &err);
         }
-        if (rootfs_finish(&rctx, c->no_pivot, &err) < 0)
-                child_fail(sock, &err);
+        /* Before the readonly remounts of rootfs_finish (/proc/sys among them);
+         * the host's /proc/sys writes to our own namespaces' values. */
         if (apply_sysctl(s, &err) < 0)
+                child_fail(sock, &err);
+        if (rootfs_finish(&rctx, c->no_pivot, &err) < 0)
                 child_fail(sock, &err);
         if (s->process.terminal) {
                 if (c->console_fd < 0) {
@@ -285,7 +287,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                                   "process.terminal is true but no --console-socket was given");
                         child_fail(sock, &err);
                 }
-                if (terminal_setup(c->console_fd, &s->process, &err) < 0)
+                if (terminal_setup(c->console_fd, &s->process, true, &err) < 0)
                         child_fail(sock, &err);
                 close(c->console_fd);
         }

@@ -101,6 +101,46 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
         int r = check_proc_dest(dest, m, err);
         if (r < 0)
                 return r;
+        /* Fast path: the destination exists and no component is a symlink, so it
+         * resolved to exactly dest and the /proc check above already holds. */
+        int oflags = O_PATH | (file ? 0 : O_DIRECTORY);
+        bool clean = safe_path_is_clean(dest);
+        int q = clean ? safe_open_nosymlinks(s->rootfd, dest, oflags, &fd) : -EINVAL;
+        if (q == -ENOENT) {
+                /* Often only the last name is missing (a fresh tmpfs): make it in a
+                 * parent that has no symlinks either. */
+                char parent[PATH_MAX];
+                snprintf(parent, sizeof(parent), "%s", dest);
+                char *slash = strrchr(parent, '/');
+                _cleanup_close_ int pfd = -EBADF;
+                if (slash && slash[1]) {
+                        *slash = '\0';
+                        if (safe_open_nosymlinks(s->rootfd, *parent ? parent : "/",
+                                                 O_PATH | O_DIRECTORY, &pfd) == 0) {
+                                if (explain_on())
+                                        explain(file ? "install -D /dev/null %s" : "mkdir -p %s",
+                                                shq(dest));
+                                if (file) {
+                                        int c = openat(pfd, slash + 1,
+                                                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                                                       0644);
+                                        if (c >= 0)
+                                                close(c);
+                                } else {
+                                        (void)mkdirat(pfd, slash + 1, 0755);
+                                }
+                                q = safe_open_nosymlinks(s->rootfd, dest, oflags, &fd);
+                        }
+                }
+        }
+        if (q == 0) {
+                struct stat st;
+                if (!file || (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                close(TAKE_FD(fd));
+        }
         if (explain_on()) {
                 _cleanup_close_ int probe = -EBADF;
                 if (safe_open(s->rootfd, dest, O_PATH, 0, &probe) == -ENOENT)
@@ -468,7 +508,8 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
         struct setup s = {.ctx = ctx, .rootfd = -EBADF};
-        if (!realpath(ctx->rootfs, s.root))
+        /* ctx->rootfs is canonical already (rootfs.h): no realpath walk needed. */
+        if (ctx->rootfs[0] != '/' || snprintf(s.root, sizeof(s.root), "%s", ctx->rootfs) >= (int)sizeof(s.root))
                 return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
         explain_note("rootfs is %s", s.root);
         unsigned long prop =
@@ -580,7 +621,7 @@ static int hide_host_pseudo_fs(const char *root, struct error *err)
 static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
 {
         char root[PATH_MAX];
-        if (!realpath(ctx->rootfs, root))
+        if (ctx->rootfs[0] != '/' || snprintf(root, sizeof(root), "%s", ctx->rootfs) >= (int)sizeof(root))
                 return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
         int r = sys_chdir(root);
         if (r < 0)

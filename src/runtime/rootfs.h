@@ -32,7 +32,7 @@
 
 struct rootfs_ctx {
         const struct spec *spec;
-        const char *rootfs;       /* absolute path of the bundle's rootfs (host view) */
+        const char *rootfs;       /* canonical absolute path (realpath) of the rootfs, host view */
         bool userns;              /* the container has its own user namespace */
         bool netns;               /* the container has its own network namespace */
         bool cgroupns;            /* the container has its own cgroup namespace */

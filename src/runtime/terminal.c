@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -15,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/safepath.h"
 #include "core/sys.h"
 #include "core/util.h"
 
@@ -69,7 +72,32 @@ int recv_fd(int sock, int *ret_fd)
         return 0;
 }
 
-int terminal_setup(int console_fd, const struct spec_process *p, struct error *err)
+/* Binds the pty slave onto /dev/console (created as an empty file if missing). */
+static int bind_console(int slave, struct error *err)
+{
+        char name[64];
+        if (ptsname_r(slave, name, sizeof(name)) != 0) {
+                /* The slave fd came from TIOCGPTPEER: its path is in /proc/self/fd. */
+                char link[64];
+                snprintf(link, sizeof(link), "/proc/self/fd/%d", slave);
+                ssize_t n = readlink(link, name, sizeof(name) - 1);
+                if (n < 0)
+                        return error_sys(err, -errno, "find the pty's name");
+                name[n] = '\0';
+        }
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int target = -EBADF;
+        int r = root < 0 ? -errno : safe_touch(root, "/dev/console", 0600, &target);
+        if (r < 0)
+                return error_sys(err, r, "create /dev/console");
+        char fdp[32];
+        r = sys_mount(name, fd_proc_path(target, fdp), "/dev/console", NULL, MS_BIND, NULL);
+        if (r < 0)
+                return error_sys(err, r, "bind %s onto /dev/console", name);
+        return 0;
+}
+
+int terminal_setup(int console_fd, const struct spec_process *p, bool console, struct error *err)
 {
         explain_note("the process gets a new pty; its master goes to the console socket");
         _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -86,6 +114,8 @@ int terminal_setup(int console_fd, const struct spec_process *p, struct error *e
                 if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
                         return error_sys(err, -errno, "set console size");
         }
+        if (console && bind_console(slave, err) < 0)
+                return err->code;
         int r = send_fd(console_fd, master, "/dev/ptmx");
         if (r < 0)
                 return error_sys(err, r, "send the pty master to the console socket");

@@ -2,6 +2,9 @@
  * own /dev/ptmx), and the master is handed to the caller over the
  * --console-socket unix socket with SCM_RIGHTS, as runc does. */
 #pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "core/error.h"
 #include "runtime/spec.h"
 
@@ -12,8 +15,9 @@ int send_fd(int sock, int fd, const char *name);
 /* Receives one fd sent with send_fd. */
 int recv_fd(int sock, int *ret_fd);
 /* In the container: makes a pty, sends the master over console_fd, makes the
- * slave the controlling terminal and stdin/stdout/stderr. */
-int terminal_setup(int console_fd, const struct spec_process *p, struct error *err);
+ * slave the controlling terminal and stdin/stdout/stderr; with console, also
+ * binds it onto /dev/console as runc does for the container's init. */
+int terminal_setup(int console_fd, const struct spec_process *p, bool console, struct error *err);
 
 /* Relays between the caller's stdin/stdout and the pty master until pid
  * exits: raw mode on a terminal stdin (restored on every exit path), window
