@@ -962,6 +962,8 @@ static void scenario_errors(struct fixture *f)
         EXPECT(rootfs_prepare(&ctx, &err) == -ENOENT);
         EXPECT(strcmp(err.msg, "mount '/nonexistent-husk-source' on '/x': No such file or "
                                "directory") == 0);
+        struct rootfs_ctx rel = {.spec = &sp, .rootfs = "relative/root"};
+        EXPECT(rootfs_prepare(&rel, &err) == -EINVAL);
         one[0] = (struct spec_mount)MNT("/y", "nosuchfs", "thing", 0, NULL);
         EXPECT(rootfs_prepare(&ctx, &err) == -ENODEV);
         EXPECT(strcmp(err.msg, "mount 'thing' on '/y': No such device") == 0);
