@@ -122,7 +122,8 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
                                                 shq(dest));
                                 if (file) {
                                         int c = openat(pfd, slash + 1,
-                                                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                                                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+                                                           O_NOFOLLOW,
                                                        0644);
                                         if (c >= 0)
                                                 close(c);
@@ -509,8 +510,9 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
         const struct spec *sp = ctx->spec;
         struct setup s = {.ctx = ctx, .rootfd = -EBADF};
         /* ctx->rootfs is canonical already (rootfs.h): no realpath walk needed. */
-        if (ctx->rootfs[0] != '/' || snprintf(s.root, sizeof(s.root), "%s", ctx->rootfs) >= (int)sizeof(s.root))
-                return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
+        if (ctx->rootfs[0] != '/' ||
+            snprintf(s.root, sizeof(s.root), "%s", ctx->rootfs) >= (int)sizeof(s.root))
+                return error_msg(err, -EINVAL, "rootfs '%s': not an absolute path", ctx->rootfs);
         explain_note("rootfs is %s", s.root);
         unsigned long prop =
             sp->linux.rootfs_propagation ? sp->linux.rootfs_propagation : MS_SLAVE | MS_REC;
@@ -621,8 +623,9 @@ static int hide_host_pseudo_fs(const char *root, struct error *err)
 static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
 {
         char root[PATH_MAX];
-        if (ctx->rootfs[0] != '/' || snprintf(root, sizeof(root), "%s", ctx->rootfs) >= (int)sizeof(root))
-                return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
+        if (ctx->rootfs[0] != '/' ||
+            snprintf(root, sizeof(root), "%s", ctx->rootfs) >= (int)sizeof(root))
+                return error_msg(err, -EINVAL, "rootfs '%s': not an absolute path", ctx->rootfs);
         int r = sys_chdir(root);
         if (r < 0)
                 return error_sys(err, r, "cd '%s'", root);
@@ -664,12 +667,15 @@ static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error 
         return 0;
 }
 
-int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+int rootfs_pivot(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        return enter_root(ctx, no_pivot, err);
+}
+
+int rootfs_protect(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
-        int r = enter_root(ctx, no_pivot, err);
-        if (r < 0)
-                return r;
+        int r;
         bool dev_bound;
         const struct spec_mount *dm = dev_mount(sp, &dev_bound);
         if (dm && (dm->flags & MS_RDONLY)) {
@@ -698,4 +704,12 @@ int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err
                         return error_sys(err, r, "set propagation of '/'");
         }
         return 0;
+}
+
+int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        int r = rootfs_pivot(ctx, no_pivot, err);
+        if (r < 0)
+                return r;
+        return rootfs_protect(ctx, err);
 }

@@ -255,7 +255,7 @@ static char *run_scenario(struct fixture *f, unsigned opts, scenario_fn fn)
                                 _exit(1);
                         }
                 }
-                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC |
+                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                             (opts & RUN_CGROUPNS ? CLONE_NEWCGROUP : 0) |
                             (opts & RUN_NETNS ? CLONE_NEWNET : 0)) < 0) {
                         dprintf(report_fd, "  unshare: %s\n", strerror(errno));
@@ -754,6 +754,64 @@ TEST(rootfs_user_and_network_namespace)
         fixture_remove(&f);
 }
 
+/* rootfs_pivot(), then what runc does in between (console, sysctl), then
+ * rootfs_protect(). */
+static void scenario_split(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        all[1].flags |= MS_RDONLY; /* /dev: read-only only after the console exists */
+        char *ro[] = {"/proc/sys", NULL};
+        sp.linux.readonly_paths = ro;
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_pivot(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        /* A pty of the container's own devpts, as runc makes it. */
+        int ptm = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        EXPECT(ptm >= 0 && unlockpt(ptm) == 0);
+        char *pts = ptm >= 0 ? ptsname(ptm) : NULL;
+        EXPECT(pts && str_startswith(pts, "/dev/pts/"));
+        EXPECT(pts && rootfs_console(pts, &err) == 0);
+        struct stat st, pst;
+        EXPECT(pts && stat(pts, &pst) == 0 && stat("/dev/console", &st) == 0 &&
+               st.st_rdev == pst.st_rdev && major(st.st_rdev) == 136);
+        /* sysctl goes here: /proc/sys is still writable (a UTS namespace of
+         * the test's own, and nothing is written). */
+        int fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
+        EXPECT(fd >= 0);
+        if (fd >= 0)
+                close(fd);
+        if (rootfs_protect(&ctx, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
+        EXPECT(fd < 0 && errno == EROFS);
+        if (fd >= 0)
+                close(fd);
+        EXPECT(creat_fails_erofs("/dev/x"));
+        if (ptm >= 0)
+                close(ptm);
+}
+
+TEST(rootfs_split_finish)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_split);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
 /* A cgroup namespace: v1 hierarchies (or cgroup2) are mounted, not bound. */
 static void scenario_cgroupns(struct fixture *f)
 {
@@ -904,6 +962,8 @@ static void scenario_errors(struct fixture *f)
         EXPECT(rootfs_prepare(&ctx, &err) == -ENOENT);
         EXPECT(strcmp(err.msg, "mount '/nonexistent-husk-source' on '/x': No such file or "
                                "directory") == 0);
+        struct rootfs_ctx rel = {.spec = &sp, .rootfs = "relative/root"};
+        EXPECT(rootfs_prepare(&rel, &err) == -EINVAL);
         one[0] = (struct spec_mount)MNT("/y", "nosuchfs", "thing", 0, NULL);
         EXPECT(rootfs_prepare(&ctx, &err) == -ENODEV);
         EXPECT(strcmp(err.msg, "mount 'thing' on '/y': No such device") == 0);
