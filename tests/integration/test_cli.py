@@ -140,3 +140,18 @@ def test_explain_prints_commands(rt):
     assert "pivot_root" in text
     assert "sethostname" in text or "hostname huskit" in text
     assert "cgroup.procs" in text
+
+
+def test_log_json(rt):
+    # Engines (containerd, podman) pass --log FILE --log-format json and read errors there.
+    log = rt.tmp / "runtime.log"
+    r = rt.cmd("--log", log, "--log-format", "json", "state", "nope-" + rt.token)
+    assert r.returncode != 0
+    lines = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
+    errors = [l for l in lines if l.get("level") == "error"]
+    assert errors and errors[-1]["msg"]
+
+
+def test_debug_flag_accepted(rt):
+    r = rt.cmd("--debug", "list")
+    assert r.returncode == 0, r

@@ -314,3 +314,37 @@ def test_stopped_after_exit_then_delete(rt):
     r = rt.cmd("list", "--format", "json", check=True)
     assert [c["status"] for c in json.loads(r.stdout) if c["id"] == cid] == ["stopped"]
     rt.delete(cid)
+
+
+def test_kill_created_container(rt):
+    b = rt.bundle(args=("/probe", "pid"))
+    cid = rt.create(b).cid
+    rt.kill(cid, "KILL")
+    rt.wait_status(cid, "stopped")
+    assert "pid=" not in b.stdout()
+    rt.delete(cid)
+
+
+def test_state_after_external_kill(rt):
+    b = rt.bundle(args=("/probe", "sleep", "30"))
+    cid = rt.run_detached(b).cid
+    pid = rt.state(cid)["pid"]
+    os.kill(pid, 9)
+    rt.wait_status(cid, "stopped")
+    rt.delete(cid)
+
+
+def test_delete_created_without_force(rt):
+    b = rt.bundle(args=("/probe", "pid"))
+    cid = rt.create(b).cid
+    pid = rt.state(cid)["pid"]
+    r = rt.delete(cid, check=False)
+    if r.returncode == 0:
+        # runc and crun delete a created container (killing its waiting init).
+        time.sleep(0.2)
+        assert not os.path.exists("/proc/%d" % pid) or proc_state(pid)[0] == "Z"
+        assert rt.state(cid, check=False).returncode != 0
+    else:
+        assert rt.state(cid)["status"] == "created"
+        rt.delete(cid, force=True)
+    assert "pid=" not in b.stdout()

@@ -312,10 +312,13 @@ def test_mount_destination_symlink_stays_inside(working, rt, kind):
         os.symlink("../" * 12 + str(target).lstrip("/"), link)
     b.add_mount("/escape", "tmpfs", "tmpfs", ["size=1m"])
     r = rt.run(b)
-    # Either refusing or mounting inside the rootfs is correct; touching the host is not.
+    # The symlink is resolved inside the rootfs: the mount lands there (runc
+    # creates the missing directories inside the rootfs; crun 1.8 refuses, which
+    # is safe but not what the spec's "destination inside the container" wants).
     assert not target.exists(), "the runtime created %s on the host" % target
     assert not host_mounts_referencing(victim)
-    if r.returncode == 0:
+    if not (rt.name == "crun" and r.returncode != 0):
+        assert r.returncode == 0, r
         m = r.probe().mount_at(str(target))
         assert m and m["fstype"] == "tmpfs", r.stdout
         assert (b.path / "rootfs" / str(target).lstrip("/")).is_dir()
