@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -42,8 +43,10 @@ def test_state_json_fields(rt):
     b.config["annotations"] = {"org.husk.test": "yes"}
     cid = rt.create(b).cid
     st = rt.state(cid)
-    for key in ("ociVersion", "id", "status", "pid", "bundle"):
+    for key in ("ociVersion", "id", "status", "pid", "bundle", "created", "owner"):
         assert key in st, st
+    # runc and crun: RFC 3339 in UTC with nanoseconds (runc) or microseconds (crun).
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", st["created"]), st
     assert st.get("annotations", {}).get("org.husk.test") == "yes"
     rt.start(cid)
     st = rt.state(cid)
@@ -213,6 +216,7 @@ def test_list(rt):
     assert by_id[c2]["status"] == "created"
     assert by_id[c1]["pid"] == rt.state(c1)["pid"]
     assert os.path.realpath(by_id[c1]["bundle"]) == os.path.realpath(b1.path)
+    assert by_id[c1]["created"] and "owner" in by_id[c1]
 
     r = rt.cmd("list", "-q", check=True)
     assert sorted(r.stdout.split()) == sorted([c1, c2])

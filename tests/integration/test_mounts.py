@@ -335,5 +335,5 @@ def test_bind_source_symlink_in_rootfs_not_followed_to_host(working, rt):
     b.add_mount("/etc/evil", "bind", src, ["bind", "ro"])
     r = rt.run(b)
     assert not hostfile.exists()
-    if r.returncode == 0:
-        assert r.probe()["read:%s" % hostfile] == "from bundle\\n"
+    assert r.returncode == 0, r
+    assert r.probe()["read:%s" % hostfile] == "from bundle\\n"
