@@ -139,7 +139,9 @@ def test_explain_prints_commands(rt):
     assert "mount -t proc" in text
     assert "pivot_root" in text
     assert "sethostname" in text or "hostname huskit" in text
-    assert "cgroup.procs" in text
+    # husk moves the init in by itself ("echo 0 > .../tasks", cheaper than a parent
+    # writing its pid to cgroup.procs); either is an honest explanation.
+    assert "cgroup.procs" in text or "/tasks" in text
 
 
 def test_log_json(rt):
