@@ -337,3 +337,15 @@ def test_bind_source_symlink_in_rootfs_not_followed_to_host(working, rt):
     assert not hostfile.exists()
     assert r.returncode == 0, r
     assert r.probe()["read:%s" % hostfile] == "from bundle\\n"
+
+
+def test_no_pivot(rt):
+    # --no-pivot (runc, crun): MS_MOVE + chroot instead of pivot_root, e.g. on a ramfs root.
+    b = rt.bundle(args=("/probe", "readlink", "/proc/self/root", "mountinfo", "try-write",
+                        "/newfile", "exists", "/probe"))
+    r = rt.run(b, extra=("--no-pivot",))
+    assert r.returncode == 0, r
+    p = r.probe()
+    assert p["exists:/probe"] == "1"
+    assert p["write:/newfile"] == "EROFS"
+    assert p.mount_at("/proc")["fstype"] == "proc"
