@@ -135,3 +135,20 @@ def test_no_runtime_process_lingers(rt):
     pid2 = rt.state(cid2)["pid"]
     assert _token_pids_settle(rt, [pid2]) == [pid2]
     rt.delete(cid2, force=True)
+
+
+def test_exec_preserve_fds(rt):
+    b = rt.bundle(args=("/probe", "ready", "sleep", "30"))
+    cid = rt.run_detached(b).cid
+    rt.wait_output(b, "ready=1")
+    f = rt.tmp / "execfd"
+    f.write_text("exec fd\n")
+    argv = [rt.binary, "--root", str(rt.root), "exec", "--preserve-fds", "1", cid, "/probe", "fds",
+            "read", "/proc/self/fd/3"]
+    p = subprocess.run(["/bin/sh", "-c", 'exec "$@" 3<%s 4<%s' % (f, f), "sh"] + argv,
+                       capture_output=True, stdin=subprocess.DEVNULL, env=rt.env, timeout=30)
+    assert p.returncode == 0, p
+    out = Probe(p.stdout.decode())
+    assert out["fds"] == "0,1,2,3"
+    assert out["read:/proc/self/fd/3"] == "exec fd\\n"
+    rt.delete(cid, force=True)

@@ -352,3 +352,24 @@ def test_delete_created_without_force(rt):
         assert rt.state(cid)["status"] == "created"
         rt.delete(cid, force=True)
     assert "pid=" not in b.stdout()
+
+
+def test_run_forwards_signals(rt):
+    # A foreground `run` passes the signals it gets on to the container's process.
+    b = rt.bundle(args=("/probe", "wait-signal"))
+    b.write()
+    cid = rt.new_id()
+    p = subprocess.Popen([rt.binary, "--root", str(rt.root), "run", "--bundle", str(b.path), cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=rt.env)
+    try:
+        assert p.stdout.readline() == b"waiting=1\n"
+        time.sleep(0.2)
+        p.send_signal(10)  # SIGUSR1
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert b"signal=10" in out, (out, err)
+    assert p.returncode == 0
