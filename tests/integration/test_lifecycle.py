@@ -373,3 +373,14 @@ def test_run_forwards_signals(rt):
             p.wait()
     assert b"signal=10" in out, (out, err)
     assert p.returncode == 0
+
+
+def test_engine_flags_accepted(rt):
+    # What podman/containerd pass besides the basics.
+    b = rt.bundle(args=("/probe", "pid"))
+    pf = rt.tmp / "pid"
+    cid = rt.create(b, extra=("--no-new-keyring", "--pid-file", pf)).cid
+    rt.start(cid)
+    rt.wait_status(cid, "stopped")
+    assert "pid=1" in b.stdout()
+    rt.delete(cid)
