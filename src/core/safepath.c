@@ -52,7 +52,7 @@ bool safe_path_is_clean(const char *path)
         return true;
 }
 
-int safe_open_nosymlinks(int rootfd, const char *path, int flags, int *ret_fd)
+int safe_open_literal(int rootfd, const char *path, int flags, int *ret_fd)
 {
         while (*path == '/')
                 path++;

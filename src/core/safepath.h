@@ -15,7 +15,7 @@ int safe_open(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd)
 /* Opens path inside root only if no component is a symlink (RESOLVE_NO_SYMLINKS):
  * -ELOOP when one is. On success the file is exactly at the path as written
  * (after "." / ".." clamping), which saves re-reading where it landed. */
-int safe_open_nosymlinks(int rootfd, const char *path, int flags, int *ret_fd);
+int safe_open_literal(int rootfd, const char *path, int flags, int *ret_fd);
 /* True when path has no ".", ".." or empty components (so it names one place). */
 bool safe_path_is_clean(const char *path);
 /* Creates every missing directory of path inside root; returns an O_PATH fd of the last. */

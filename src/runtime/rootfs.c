@@ -105,7 +105,7 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
          * resolved to exactly dest and the /proc check above already holds. */
         int oflags = O_PATH | (file ? 0 : O_DIRECTORY);
         bool clean = safe_path_is_clean(dest);
-        int q = clean ? safe_open_nosymlinks(s->rootfd, dest, oflags, &fd) : -EINVAL;
+        int q = clean ? safe_open_literal(s->rootfd, dest, oflags, &fd) : -EINVAL;
         if (q == -ENOENT) {
                 /* Often only the last name is missing (a fresh tmpfs): make it in a
                  * parent that has no symlinks either. */
@@ -115,7 +115,7 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
                 _cleanup_close_ int pfd = -EBADF;
                 if (slash && slash[1]) {
                         *slash = '\0';
-                        if (safe_open_nosymlinks(s->rootfd, *parent ? parent : "/",
+                        if (safe_open_literal(s->rootfd, *parent ? parent : "/",
                                                  O_PATH | O_DIRECTORY, &pfd) == 0) {
                                 if (explain_on())
                                         explain(file ? "install -D /dev/null %s" : "mkdir -p %s",
@@ -130,7 +130,7 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
                                 } else {
                                         (void)mkdirat(pfd, slash + 1, 0755);
                                 }
-                                q = safe_open_nosymlinks(s->rootfd, dest, oflags, &fd);
+                                q = safe_open_literal(s->rootfd, dest, oflags, &fd);
                         }
                 }
         }
