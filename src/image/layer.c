@@ -225,7 +225,7 @@ static int remove_existing(struct unpack *u, int dfd, const char *base, const ch
                 return errno == ENOENT ? 0 : fail_sys(u, -errno, path, "stat");
         if (keep_dir && S_ISDIR(st.st_mode))
                 return 1;
-        drop_cache(u);
+        /* dfd (the cached parent) stays valid: only a child of it goes. */
         int r = rm_rf_at(dfd, base);
         return r < 0 ? fail_sys(u, r, path, "replace existing entry") : 0;
 }

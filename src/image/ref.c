@@ -180,13 +180,15 @@ int image_ref_parse(const char *s, bool no_default_tag, struct image_ref *ret, s
                         bool upper = false;
                         for (size_t i = 0; i < n; i++)
                                 upper |= isupper((unsigned char)p[i]) != 0;
+                        const char *why = upper    ? "repository name must be lowercase, got"
+                                          : n == 0 ? "empty path component in"
+                                                   : "invalid path component";
                         int code = error_msg(
-                            err, -EINVAL, "invalid reference '%s': %s '%.*s'", s,
-                            upper    ? "repository name must be lowercase, got"
-                            : n == 0 ? "empty path component in"
-                                     : "invalid path component (want [a-z0-9] separated by "
-                                       "'.', '_', '__' or '-')",
-                            n == 0 ? (int)strlen(rest) : (int)n, n == 0 ? rest : p);
+                            err, -EINVAL, "invalid reference '%s': %s '%.*s'%s", s, why,
+                            n == 0 ? (int)strlen(rest) : (int)n, n == 0 ? rest : p,
+                            upper || n == 0 ? ""
+                                            : " (want [a-z0-9] separated by '.', '_', '__' "
+                                              "or '-')");
                         image_ref_free(&r);
                         return code;
                 }
