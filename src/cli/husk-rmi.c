@@ -115,6 +115,10 @@ int cmd_tag(struct husk_ctx *ctx, int argc, char **argv)
         if (argc - optind != 2)
                 return husk_usage_error(ctx, "want SOURCE_IMAGE and TARGET_IMAGE");
         struct error err = {0};
+        struct image_ref target = {0};
+        if (image_ref_parse(argv[optind + 1], false, &target, &err) < 0)
+                return husk_fail(ctx, &err);
+        image_ref_free(&target);
         _cleanup_store_ struct store *s = NULL;
         if (husk_open_store(ctx, &s, &err) < 0)
                 return husk_fail(ctx, &err);

@@ -41,8 +41,14 @@ int ustream_open(int fd, const char *what, uint64_t max_bytes, struct ustream **
         archive_read_support_filter_xz(s->a);
         archive_read_support_filter_bzip2(s->a);
         archive_read_support_format_raw(s->a);
-        if (archive_read_open_fd(s->a, fd, 256 * 1024) != ARCHIVE_OK)
-                return arch_err(s, err, "open");
+        if (archive_read_open_fd(s->a, fd, 256 * 1024) != ARCHIVE_OK) {
+                /* libarchive refuses a stream with no bytes at all: that is empty data. */
+                if (archive_filter_bytes(s->a, -1) > 0)
+                        return arch_err(s, err, "open");
+                s->eof = true;
+                *ret = TAKE_PTR(s);
+                return 0;
+        }
         struct archive_entry *e;
         int r = archive_read_next_header(s->a, &e);
         if (r == ARCHIVE_EOF) {
