@@ -134,6 +134,17 @@ int main(int argc, char **argv)
         }
         if (!runroot)
                 runroot = default_root(true);
+        /* Relative paths are taken from the current directory, once. */
+        if (root[0] != '/') {
+                char cwd[4096];
+                if (!getcwd(cwd, sizeof(cwd))) {
+                        perror("husk: getcwd");
+                        return HUSK_EXIT_FAIL;
+                }
+                char *abs = xasprintf("%s/%s", cwd, root);
+                free(root);
+                root = abs;
+        }
         ctx.root = root;
         ctx.runroot = runroot;
         if (ctx.explain)

@@ -31,12 +31,21 @@ int store_open(const char *root, struct store **ret, struct error *err)
         _cleanup_(store_closep) struct store *s = xzalloc(sizeof(*s));
         s->root = xstrdup(root);
         s->rootfd = s->imagefd = s->blobsfd = s->layersfd = s->tmpfd = s->lockfd = -1;
-        /* The root may be missing; make it (and its parents) like mkdir -p. */
-        _cleanup_close_ int fs = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int made = -EBADF;
-        int r = fs < 0 ? -errno : safe_mkdir_p(fs, root, 0711, &made);
-        if (r < 0)
-                return error_sys(err, r, "create store root '%s'", root);
+        /* The root may be missing; make it (and its parents) like mkdir -p. It is
+         * the user's own path on the host, so plain mkdir is right here. */
+        _cleanup_free_ char *path = xstrdup(root);
+        for (char *p = path + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char c = *p;
+                *p = '\0';
+                if (mkdir(path, 0711) < 0 && errno != EEXIST)
+                        return error_sys(err, -errno, "create store root '%s'", path);
+                *p = c;
+                if (!c)
+                        break;
+        }
+        int r;
         s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->rootfd < 0)
                 return error_sys(err, -errno, "open store root '%s'", root);

@@ -101,6 +101,7 @@ class Podman:
 def podman(tmp_path):
     if not shutil.which("podman"):
         pytest.skip("podman not installed")
-    p = Podman(str(tmp_path / "podman"))
+    # podman wants a short runroot: keep everything in a short temp dir.
+    p = Podman(tempfile.mkdtemp(prefix="husk-pm-"))
     yield p
     p.cleanup()
