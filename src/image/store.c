@@ -422,6 +422,21 @@ static int list_names(int dfd, char ***ret)
         return 0;
 }
 
+/* Flattened bottoms of long chains (snapshot.c), keyed by the chain they end at. */
+static void gc_flat(struct store *s)
+{
+        _cleanup_close_ int flatfd = openat(s->imagefd, "flat", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_strv_ char **flats = NULL;
+        if (flatfd < 0 || list_names(flatfd, &flats) < 0)
+                return;
+        for (char **n = flats; n && *n; n++) {
+                char d[DIGEST_STR_MAX + 8];
+                snprintf(d, sizeof(d), "sha256:%s", *n);
+                if (!referenced(s, LAYER_USED_SQL, d))
+                        rm_rf_at(flatfd, *n);
+        }
+}
+
 int store_gc(struct store *s, struct gc_stats *ret, struct error *err)
 {
         struct gc_stats st = {0};
@@ -468,6 +483,7 @@ int store_gc(struct store *s, struct gc_stats *ret, struct error *err)
                 }
                 st.blobs++;
         }
+        gc_flat(s);
         /* Under the exclusive lock nobody is unpacking: leftovers are from crashes. */
         for (char **n = tmps; n && *n; n++)
                 rm_rf_at(s->tmpfd, *n);
