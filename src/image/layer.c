@@ -153,6 +153,11 @@ static int fail(struct unpack *u, int code, const char *path, const char *fmt, .
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        /* Hostile names can be huge: show the start and the length. */
+        size_t len = strlen(path);
+        if (len > 160)
+                return error_msg(u->err, code, "layer entry '%.120s...' (%zu bytes): %s", path, len,
+                                 msg);
         return error_msg(u->err, code, "layer entry '%s': %s", path, msg);
 }
 
