@@ -47,6 +47,9 @@ static void usage(FILE *out)
 
 int husk_fail(struct husk_ctx *ctx, const struct error *err)
 {
+        if (ctx->debug)
+                fprintf(stderr, "husk: debug: error code %d (%s)\n", err->code,
+                        err->code ? strerror(-err->code) : "none");
         fprintf(stderr, "husk: %s%s%s\n", ctx->cmd ? ctx->cmd : "", ctx->cmd ? ": " : "",
                 err->msg[0] ? err->msg : "failed");
         return HUSK_EXIT_FAIL;
@@ -149,6 +152,9 @@ int main(int argc, char **argv)
         ctx.runroot = runroot;
         if (ctx.explain)
                 explain_enable(STDERR_FILENO);
+        if (ctx.debug)
+                fprintf(stderr, "husk: debug: version %s, root '%s', runroot '%s'\n", HUSK_VERSION,
+                        ctx.root, ctx.runroot);
         if (optind >= argc) {
                 usage(stderr);
                 return HUSK_EXIT_USAGE;
