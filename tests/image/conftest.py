@@ -18,6 +18,10 @@ class Husk:
     def run(self, *args, input=None, check=True, env=None):
         cmd = [HUSK, "--root", self.root] + [str(a) for a in args]
         p = subprocess.run(cmd, input=input, capture_output=True, env=env, timeout=300)
+        # Under the ASan build (HUSK=build-asan/husk) a sanitizer report fails the test,
+        # also for commands that are expected to fail.
+        for mark in (b"AddressSanitizer", b"LeakSanitizer", b"runtime error:"):
+            assert mark not in p.stderr, p.stderr.decode(errors="replace")
         if check and p.returncode != 0:
             raise AssertionError(
                 f"{' '.join(cmd)} exited {p.returncode}\nstdout: {p.stdout.decode(errors='replace')}"
