@@ -32,7 +32,7 @@ int cmd_load(struct husk_ctx *ctx, int argc, char **argv)
                                "from FILE or standard input.\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (optind < argc)
@@ -93,7 +93,7 @@ int cmd_save(struct husk_ctx *ctx, int argc, char **argv)
                                "docker-archive, to standard output).\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (optind >= argc)
@@ -115,7 +115,7 @@ int cmd_save(struct husk_ctx *ctx, int argc, char **argv)
         _cleanup_close_ int fd =
             open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) {
-                error_sys(&err, -errno, "create '%s'", tmp);
+                error_sys(&err, -errno, "create '%s' (written as '%s', then renamed)", output, tmp);
                 return husk_fail(ctx, &err);
         }
         int r = archive_save(s, argv + optind, format, fd, &err);

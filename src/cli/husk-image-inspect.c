@@ -133,7 +133,7 @@ int cmd_image_inspect(struct husk_ctx *ctx, int argc, char **argv)
                                "Show details of images as JSON.\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (optind >= argc)
@@ -223,7 +223,7 @@ int cmd_history(struct husk_ctx *ctx, int argc, char **argv)
                                "--quiet\n");
                         return 0;
                 default:
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (argc - optind != 1)

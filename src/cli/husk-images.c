@@ -120,7 +120,7 @@ int cmd_images(struct husk_ctx *ctx, int argc, char **argv)
                         images_usage(stdout);
                         return 0;
                 default:
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (argc - optind > 1)
@@ -213,6 +213,9 @@ int cmd_image(struct husk_ctx *ctx, int argc, char **argv)
                         snprintf(name, sizeof(name), "image %s", image_commands[i].name);
                         ctx->cmd = name;
                         optind = 0;
+                        static char prog[80];
+                        snprintf(prog, sizeof(prog), "husk %s", name);
+                        argv[1] = prog;
                         return image_commands[i].run(ctx, argc - 1, argv + 1);
                 }
         }

@@ -45,7 +45,7 @@ int cmd_import(struct husk_ctx *ctx, int argc, char **argv)
                                "  -m, --message TEXT   history comment\n");
                         return 0;
                 default:
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         int nargs = argc - optind;

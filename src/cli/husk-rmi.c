@@ -82,7 +82,7 @@ int cmd_rmi(struct husk_ctx *ctx, int argc, char **argv)
                                "image (-f when it has several names).\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (optind >= argc)
@@ -110,7 +110,7 @@ int cmd_tag(struct husk_ctx *ctx, int argc, char **argv)
                                "Give an image another name.\n");
                         return 0;
                 }
-                return husk_usage_error(ctx, "bad option");
+                return husk_bad_option(ctx);
         }
         if (argc - optind != 2)
                 return husk_usage_error(ctx, "want SOURCE_IMAGE and TARGET_IMAGE");
@@ -158,7 +158,7 @@ int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv)
                                "name (-a: every image no container uses).\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         if (optind < argc)
@@ -219,7 +219,7 @@ static int system_df(struct husk_ctx *ctx, int argc, char **argv)
                         printf("Usage: husk system df [--format FMT]\n\nShow disk usage.\n");
                         return 0;
                 } else {
-                        return husk_usage_error(ctx, "bad option");
+                        return husk_bad_option(ctx);
                 }
         }
         struct error err = {0};
@@ -281,6 +281,7 @@ int cmd_system(struct husk_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[1], "df") == 0) {
                 ctx->cmd = "system df";
                 optind = 0;
+                argv[1] = "husk system df";
                 return system_df(ctx, argc - 1, argv + 1);
         }
         return husk_usage_error(ctx, "'%s' is not a system command", argv[1]);

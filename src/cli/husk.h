@@ -32,6 +32,8 @@ int husk_fail(struct husk_ctx *ctx, const struct error *err);
 /* Prints "husk: CMD: FMT" plus "See 'husk CMD --help'." and returns HUSK_EXIT_USAGE. */
 int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* After getopt printed what was wrong with an option: the hint line, HUSK_EXIT_USAGE. */
+int husk_bad_option(struct husk_ctx *ctx);
 int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err);
 
 int cmd_images(struct husk_ctx *ctx, int argc, char **argv);

@@ -66,6 +66,12 @@ int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
         return HUSK_EXIT_USAGE;
 }
 
+int husk_bad_option(struct husk_ctx *ctx)
+{
+        fprintf(stderr, "See 'husk %s --help'.\n", ctx->cmd);
+        return HUSK_EXIT_USAGE;
+}
+
 int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err)
 {
         return store_open(ctx->root, ret, err);
@@ -169,6 +175,10 @@ int main(int argc, char **argv)
                         ctx.cmd = commands[i].name;
                         int sub_argc = argc - optind;
                         char **sub_argv = argv + optind;
+                        /* getopt names the program by argv[0] in its messages. */
+                        char prog[64];
+                        snprintf(prog, sizeof(prog), "husk %s", name);
+                        sub_argv[0] = prog;
                         optind = 0; /* commands parse their own options from scratch */
                         return commands[i].run(&ctx, sub_argc, sub_argv);
                 }
