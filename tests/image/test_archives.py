@@ -176,3 +176,27 @@ def test_umoci_unpack_matches(husk, busybox_tar, tmp):
     assert p.returncode == 0, p.stderr.decode()
     lower = inspect(husk, "bb")["GraphDriver"]["Data"]["LowerDir"]
     assert tree(lower) == tree(bundle / "rootfs")
+
+
+def test_concurrent_loads(husk, busybox_tar, tmp):
+    husk.run("import", "-c", "CMD sh", busybox_tar, "bb:1")
+    arch = tmp / "a.tar"
+    husk.run("save", "--format", "oci-archive", "-o", arch, "bb:1")
+    husk.run("rmi", "bb:1")
+    import subprocess as sp
+    from conftest import HUSK
+    procs = [sp.Popen([HUSK, "--root", husk.root, "load", "-q", "-i", str(arch)],
+                      stdout=sp.PIPE, stderr=sp.PIPE) for _ in range(6)]
+    procs += [sp.Popen([HUSK, "--root", husk.root, "import", busybox_tar, f"i{i}"],
+                       stdout=sp.PIPE, stderr=sp.PIPE) for i in range(3)]
+    procs += [sp.Popen([HUSK, "--root", husk.root, "image", "prune", "-f"],
+                       stdout=sp.PIPE, stderr=sp.PIPE) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    names = husk.out("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    assert sorted(names) == ["bb:1", "i0:latest", "i1:latest", "i2:latest"]
+    # Every image still has all its blobs and its layer.
+    for n in names:
+        husk.run("save", "-o", tmp / "check.tar", n)
+    assert os.listdir(os.path.join(husk.root, "image", "tmp")) == []

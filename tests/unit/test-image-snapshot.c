@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sys.h"
 #include "core/util.h"
 #include "image/fsutil.h"
 #include "image/layer.h"
@@ -121,10 +122,26 @@ TEST(snapshot_mount_flatten_and_diff)
         mkdir(m, 0755);
         mkdir(up, 0755);
         mkdir(wk, 0755);
+        int ex[2];
+        CHECK(pipe2(ex, O_CLOEXEC | O_NONBLOCK) == 0);
+        explain_enable(ex[1]);
         CHECK(snapshot_mount(s, chain, up, wk, m, NULL, &err) == 0);
+        explain_enable(-1);
         if (err.msg[0])
                 printf("  %s\n", err.msg);
         check_view(unit_failed, m);
+        /* --explain shows the mount as a command a person can run. */
+        char said[4096] = "";
+        ssize_t got = read(ex[0], said, sizeof(said) - 1);
+        CHECK(got > 0);
+        char *want = xasprintf("$ cd %s/image/layers\n$ mount -t overlay -o lowerdir=%s/diff:%s/"
+                               "diff:%s/diff,upperdir=%s,workdir=%s overlay %s\n",
+                               root, digest_hex(chain[2]), digest_hex(chain[1]),
+                               digest_hex(chain[0]), up, wk, m);
+        CHECK_STR(said, want);
+        free(want);
+        close(ex[0]);
+        close(ex[1]);
         /* Changes in the container: a new file, a removed one, a replaced dir. */
         char *p = xasprintf("%s/w", m);
         FILE *f = fopen(p, "w");
