@@ -147,6 +147,20 @@ def test_huge_headers(base, tmp_path):
     raw[148:156] = b"%06o\0 " % sum(raw[:512])
     (tmp_path / "c.tar").write_bytes(bytes(raw))
     assert_refused(base, tmp_path / "c.tar", "layer", "f")
+    # A pax extended header that claims to be 8 GiB long.
+    hdr = bytearray(512)
+    hdr[0:5] = b"pax_h"
+    hdr[100:108] = b"0000644\0"
+    hdr[108:116] = b"0000000\0"
+    hdr[116:124] = b"0000000\0"
+    hdr[124:136] = b"77777777777\0"
+    hdr[136:148] = b"00000000000\0"
+    hdr[156:157] = b"x"
+    hdr[257:265] = b"ustar\x0000"
+    hdr[148:156] = b" " * 8
+    hdr[148:156] = b"%06o\0 " % sum(hdr)
+    (tmp_path / "d.tar").write_bytes(bytes(hdr) + b"30 path=" + b"a" * 100 + bytes(100000))
+    assert_refused(base, tmp_path / "d.tar", "bad tar header", "too large")
 
 
 def test_gzip_bombs(base, tmp_path):
