@@ -99,6 +99,9 @@ static void drop_cache(struct unpack *u)
 static int open_dir(struct unpack *u, const char *dir, int *ret)
 {
         if (!*dir) {
+                /* The cache only ever holds the parent of the entry being placed, so a
+                 * removal (of a child of that parent) can never leave it stale. */
+                drop_cache(u);
                 *ret = u->rootfd;
                 return 0;
         }
@@ -292,8 +295,8 @@ static int do_whiteout(struct unpack *u, const char *path, char *dir, const char
         r = remove_existing(u, dfd, name, path, false);
         if (r < 0)
                 return r;
-        if (open_dir(u, dir, &dfd) < 0)
-                return fail_sys(u, -errno, path, "open parent of whiteout");
+        if ((r = open_dir(u, dir, &dfd)) < 0)
+                return fail_sys(u, r, path, "open parent of whiteout");
         r = sys_mknod_at(dfd, name, path, S_IFCHR | 0, makedev(0, 0));
         if (r < 0)
                 return fail_sys(u, r, path, "create whiteout device");
@@ -313,6 +316,116 @@ static int record_dir(struct unpack *u, const char *path, struct archive_entry *
         d->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
         if (!archive_entry_atime_is_set(e))
                 d->times[0] = d->times[1];
+        return 0;
+}
+
+/* A hardlink: its target must be an earlier entry of this layer, reached without symlinks. */
+static int do_hardlink(struct unpack *u, const char *raw, const char *hardlink, int dfd,
+                       const char *base)
+{
+        char target[PATH_MAX];
+        int r = clean_path(hardlink, target, sizeof(target));
+        if (r < 0 || !*target)
+                return fail(u, -EXDEV, raw, "hardlink target '%s' is outside the layer", hardlink);
+        struct open_how how = {
+            .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+            .resolve =
+                RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        _cleanup_close_ int tfd = (int)syscall(SYS_openat2, u->rootfd, target, &how, sizeof(how));
+        if (tfd < 0)
+                return fail(u, -errno, raw,
+                            "hardlink target '%s' is not an earlier entry of this layer: %s",
+                            hardlink, strerror(errno));
+        struct stat st;
+        if (fstat(tfd, &st) < 0 || S_ISDIR(st.st_mode))
+                return fail(u, -EPERM, raw, "hardlink to directory '%s' refused", hardlink);
+        char proc[32];
+        if (linkat(AT_FDCWD, fd_proc_path(tfd, proc), dfd, base, AT_SYMLINK_FOLLOW) < 0)
+                return fail_sys(u, -errno, raw, "hardlink");
+        return 0;
+}
+
+/* Creates the node itself; a regular file gets its data, and its fd in *ret_fd. */
+static int create_node(struct unpack *u, struct archive *a, struct archive_entry *e,
+                       const char *raw, const char *path, int dfd, const char *base,
+                       bool dir_exists, int *ret_fd)
+{
+        mode_t type = archive_entry_filetype(e);
+        mode_t perm = archive_entry_perm(e) & 07777;
+        int r;
+        switch (type) {
+        case AE_IFREG: {
+                _cleanup_close_ int fd =
+                    openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return fail_sys(u, -errno, raw, "create file");
+                int64_t size = archive_entry_size(e);
+                r = write_file(u, a, fd, raw, size);
+                if (r < 0)
+                        return r;
+                u->st.size += (uint64_t)size;
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        case AE_IFDIR:
+                if (!dir_exists && mkdirat(dfd, base, 0700) < 0)
+                        return fail_sys(u, -errno, raw, "create directory");
+                return 0;
+        case AE_IFLNK: {
+                const char *t = archive_entry_symlink(e);
+                if (!t || !*t)
+                        return fail(u, -EINVAL, raw, "symlink with an empty target");
+                if (symlinkat(t, dfd, base) < 0)
+                        return fail_sys(u, -errno, raw, "create symlink");
+                return 0;
+        }
+        case AE_IFCHR:
+        case AE_IFBLK:
+                if (!u->root)
+                        return fail(u, -EPERM, raw,
+                                    "device node refused: only root may unpack device nodes");
+                r = sys_mknod_at(dfd, base, path, type | perm,
+                                 makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e)));
+                return r < 0 ? fail_sys(u, r, raw, "create device node") : 0;
+        case AE_IFIFO:
+                r = sys_mknod_at(dfd, base, path, S_IFIFO | perm, 0);
+                return r < 0 ? fail_sys(u, r, raw, "create fifo") : 0;
+        default:
+                return fail(u, -EINVAL, raw, "unsupported entry type 0%o", (unsigned)type);
+        }
+}
+
+/* Owner first (chown clears setuid bits and file capabilities), then mode, xattrs, times.
+ * Directories get mode and times at the end (finish_dirs). */
+static int apply_meta(struct unpack *u, struct archive_entry *e, const char *raw, const char *path,
+                      int dfd, const char *base, int fd)
+{
+        mode_t type = archive_entry_filetype(e);
+        mode_t perm = archive_entry_perm(e) & 07777;
+        if (u->root && fchownat(dfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                                AT_SYMLINK_NOFOLLOW) < 0)
+                return fail_sys(u, -errno, raw, "chown");
+        if (type == AE_IFDIR) {
+                record_dir(u, path, e);
+                return set_xattrs(u, e, raw, -1, dfd, base, type);
+        }
+        if (type != AE_IFLNK) {
+                int r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dfd, base, perm, AT_SYMLINK_NOFOLLOW);
+                if (r < 0)
+                        return fail_sys(u, -errno, raw, "chmod");
+        }
+        int r = set_xattrs(u, e, raw, fd, dfd, base, type);
+        if (r < 0)
+                return r;
+        struct timespec ts[2] = {
+            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+        };
+        if (archive_entry_atime_is_set(e))
+                ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
+        if (utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return fail_sys(u, -errno, raw, "set times");
         return 0;
 }
 
@@ -352,105 +465,13 @@ static int do_entry(struct unpack *u, struct archive *a, struct archive_entry *e
         if (r < 0)
                 return r;
         bool dir_exists = r == 1;
-        if (open_dir(u, dir, &dfd) < 0)
-                return fail_sys(u, -errno, raw, "open parent directory");
-
-        if (hardlink) {
-                char target[PATH_MAX];
-                r = clean_path(hardlink, target, sizeof(target));
-                if (r < 0 || !*target)
-                        return fail(u, -EXDEV, raw, "hardlink target '%s' is outside the layer",
-                                    hardlink);
-                struct open_how how = {
-                    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                               RESOLVE_NO_XDEV,
-                };
-                _cleanup_close_ int tfd =
-                    (int)syscall(SYS_openat2, u->rootfd, target, &how, sizeof(how));
-                if (tfd < 0)
-                        return fail(
-                            u, -errno, raw,
-                            "hardlink target '%s' is not an earlier entry of this layer: %s",
-                            hardlink, strerror(errno));
-                struct stat st;
-                if (fstat(tfd, &st) < 0 || S_ISDIR(st.st_mode))
-                        return fail(u, -EPERM, raw, "hardlink to directory '%s' refused", hardlink);
-                char proc[32];
-                if (linkat(AT_FDCWD, fd_proc_path(tfd, proc), dfd, base, AT_SYMLINK_FOLLOW) < 0)
-                        return fail_sys(u, -errno, raw, "hardlink");
-                return 0;
-        }
-
+        if (hardlink)
+                return do_hardlink(u, raw, hardlink, dfd, base);
         _cleanup_close_ int fd = -EBADF;
-        uid_t uid = (uid_t)archive_entry_uid(e);
-        gid_t gid = (gid_t)archive_entry_gid(e);
-        mode_t perm = archive_entry_perm(e) & 07777;
-        switch (type) {
-        case AE_IFREG: {
-                fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                if (fd < 0)
-                        return fail_sys(u, -errno, raw, "create file");
-                int64_t size = archive_entry_size(e);
-                r = write_file(u, a, fd, raw, size);
-                if (r < 0)
-                        return r;
-                u->st.size += (uint64_t)size;
-                break;
-        }
-        case AE_IFDIR:
-                if (!dir_exists && mkdirat(dfd, base, 0700) < 0)
-                        return fail_sys(u, -errno, raw, "create directory");
-                break;
-        case AE_IFLNK: {
-                const char *t = archive_entry_symlink(e);
-                if (!t || !*t)
-                        return fail(u, -EINVAL, raw, "symlink with an empty target");
-                if (symlinkat(t, dfd, base) < 0)
-                        return fail_sys(u, -errno, raw, "create symlink");
-                break;
-        }
-        case AE_IFCHR:
-        case AE_IFBLK:
-                if (!u->root)
-                        return fail(u, -EPERM, raw,
-                                    "device node refused: only root may unpack device nodes");
-                r = sys_mknod_at(dfd, base, path, type | perm,
-                                 makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e)));
-                if (r < 0)
-                        return fail_sys(u, r, raw, "create device node");
-                break;
-        case AE_IFIFO:
-                if (mknodat(dfd, base, S_IFIFO | perm, 0) < 0)
-                        return fail_sys(u, -errno, raw, "create fifo");
-                break;
-        default:
-                return fail(u, -EINVAL, raw, "unsupported entry type 0%o", (unsigned)type);
-        }
-
-        /* Ownership first: chown clears setuid bits and file capabilities. */
-        if (u->root && fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return fail_sys(u, -errno, raw, "chown");
-        if (type == AE_IFDIR)
-                return record_dir(u, path, e) == 0 ? set_xattrs(u, e, raw, -1, dfd, base, type)
-                                                   : -ENOMEM;
-        if (type != AE_IFLNK) {
-                r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dfd, base, perm, AT_SYMLINK_NOFOLLOW);
-                if (r < 0)
-                        return fail_sys(u, -errno, raw, "chmod");
-        }
-        r = set_xattrs(u, e, raw, fd, dfd, base, type);
+        r = create_node(u, a, e, raw, path, dfd, base, dir_exists, &fd);
         if (r < 0)
                 return r;
-        struct timespec ts[2] = {
-            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-            {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
-        };
-        if (archive_entry_atime_is_set(e))
-                ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
-        if (utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-                return fail_sys(u, -errno, raw, "set times");
-        return 0;
+        return apply_meta(u, e, raw, path, dfd, base, fd);
 }
 
 /* Directory modes and times last: creating children would change them. */

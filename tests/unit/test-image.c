@@ -285,6 +285,11 @@ TEST(layer_unpack_tree_and_whiteouts)
             {'f', "etc/.wh..wh.plnk", "", 0},
             {'c', "dev/null", NULL, 0666},
             {'f', "etc/passwd", "replaced\n", 0600},
+            /* A tree replaced by a file, then by a directory again: no stale parent. */
+            {'f', "t/u/v", "1", 0},
+            {'f', "t", "file now", 0},
+            {'d', "t/", NULL, 0755},
+            {'f', "t/u/w", "2", 0},
         };
         char *tar = make_tar(dir, e, ARRAY_SIZE(e), true);
         char *dest = xasprintf("%s/out", dir);
@@ -319,6 +324,10 @@ TEST(layer_unpack_tree_and_whiteouts)
         CHECK(lstat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600 && sb.st_mtime == 1000000000);
         /* diffID is the digest of the uncompressed tar. */
         CHECK(digest_valid(st.diff_id) && st.tar_size > 0 && st.size > 0);
+        snprintf(p, sizeof(p), "%s/t/u/w", dest);
+        CHECK(lstat(p, &sb) == 0 && S_ISREG(sb.st_mode));
+        snprintf(p, sizeof(p), "%s/t/u/v", dest);
+        CHECK(lstat(p, &sb) < 0);
         free(tar);
         free(dest);
         rmtree(dir);
