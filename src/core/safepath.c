@@ -12,12 +12,13 @@
 
 #include "core/util.h"
 
-static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
+static int openat2_resolve(int rootfd, const char *path, int flags, mode_t mode,
+                           unsigned long long resolve)
 {
         struct open_how how = {
-                .flags = (unsigned)(flags | O_CLOEXEC),
-                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = (unsigned)(flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = resolve,
         };
         for (;;) {
                 long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
@@ -27,6 +28,24 @@ static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
                 if (errno != EAGAIN && errno != EINTR)
                         return -errno;
         }
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
+{
+        return openat2_resolve(rootfd, path, flags, mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int safe_open_nosymlinks(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd)
+{
+        while (*path == '/')
+                path++;
+        int fd = openat2_resolve(rootfd, *path ? path : ".", flags, mode,
+                                 RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                     RESOLVE_NO_XDEV);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
+        return 0;
 }
 
 int safe_open(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd)
@@ -57,7 +76,8 @@ int safe_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd)
         size_t plen = 0;
         char *save = NULL;
         for (char *comp = strtok_r(buf, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-                plen += snprintf(prefix + plen, sizeof(prefix) - plen, "%s%s", plen ? "/" : "", comp);
+                plen +=
+                    snprintf(prefix + plen, sizeof(prefix) - plen, "%s%s", plen ? "/" : "", comp);
                 int next = openat2_in_root(rootfd, prefix, O_PATH | O_DIRECTORY, 0);
                 if (next == -ENOENT) {
                         if (mkdirat(cur, comp, mode) < 0 && errno != EEXIST)
@@ -92,7 +112,7 @@ int safe_touch(int rootfd, const char *path, mode_t mode, int *ret_fd)
         int fd = openat2_in_root(rootfd, path, O_PATH, 0);
         if (fd == -ENOENT) {
                 _cleanup_close_ int c =
-                        openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+                    openat(dfd, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
                 if (c < 0 && errno != EEXIST)
                         return -errno;
                 fd = openat2_in_root(rootfd, path, O_PATH, 0);

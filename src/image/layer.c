@@ -5,10 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -110,13 +108,9 @@ static int open_dir(struct unpack *u, const char *dir, int *ret)
                 return 0;
         }
         drop_cache(u);
-        struct open_how how = {
-            .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-            .resolve =
-                RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-        };
-        long fd = syscall(SYS_openat2, u->rootfd, dir, &how, sizeof(how));
-        if (fd < 0 && errno == ENOENT) {
+        int fd = -1;
+        int r = safe_open_nosymlinks(u->rootfd, dir, O_PATH | O_DIRECTORY, 0, &fd);
+        if (r == -ENOENT) {
                 /* Walk down, making what is missing; each step refuses symlinks. */
                 char buf[PATH_MAX];
                 snprintf(buf, sizeof(buf), "%s", dir);
@@ -138,12 +132,12 @@ static int open_dir(struct unpack *u, const char *dir, int *ret)
                         cur = next;
                 }
                 fd = TAKE_FD(cur);
-        } else if (fd < 0) {
-                return -errno;
+        } else if (r < 0) {
+                return r;
         }
         u->cached_dir = xstrdup(dir);
-        u->cached_fd = (int)fd;
-        *ret = (int)fd;
+        u->cached_fd = fd;
+        *ret = fd;
         return 0;
 }
 
@@ -327,16 +321,12 @@ static int do_hardlink(struct unpack *u, const char *raw, const char *hardlink, 
         int r = clean_path(hardlink, target, sizeof(target));
         if (r < 0 || !*target)
                 return fail(u, -EXDEV, raw, "hardlink target '%s' is outside the layer", hardlink);
-        struct open_how how = {
-            .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-            .resolve =
-                RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-        };
-        _cleanup_close_ int tfd = (int)syscall(SYS_openat2, u->rootfd, target, &how, sizeof(how));
-        if (tfd < 0)
-                return fail(u, -errno, raw,
+        _cleanup_close_ int tfd = -EBADF;
+        r = safe_open_nosymlinks(u->rootfd, target, O_PATH | O_NOFOLLOW, 0, &tfd);
+        if (r < 0)
+                return fail(u, r, raw,
                             "hardlink target '%s' is not an earlier entry of this layer: %s",
-                            hardlink, strerror(errno));
+                            hardlink, strerror(-r));
         struct stat st;
         if (fstat(tfd, &st) < 0 || S_ISDIR(st.st_mode))
                 return fail(u, -EPERM, raw, "hardlink to directory '%s' refused", hardlink);
@@ -483,14 +473,12 @@ static int finish_dirs(struct unpack *u)
                 if (!*d->path) {
                         fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
                 } else {
-                        struct open_how how = {
-                            .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-                            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
-                                       RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
-                        };
-                        fd = (int)syscall(SYS_openat2, u->rootfd, d->path, &how, sizeof(how));
-                        if (fd < 0 && (errno == ENOENT || errno == ELOOP || errno == ENOTDIR))
+                        int r = safe_open_nosymlinks(u->rootfd, d->path, O_RDONLY | O_DIRECTORY, 0,
+                                                     &fd);
+                        if (r == -ENOENT || r == -ELOOP || r == -ENOTDIR)
                                 continue; /* replaced by a later entry */
+                        if (r < 0)
+                                return fail_sys(u, r, d->path, "open directory");
                 }
                 if (fd < 0)
                         return fail_sys(u, -errno, d->path, "open directory");
