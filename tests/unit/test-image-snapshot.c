@@ -225,4 +225,76 @@ TEST(snapshot_mount_flatten_and_diff)
         free(dir);
 }
 
+/* 70 layers: more than one page of mount options holds, so with default
+ * options the bottom is flattened on its own. */
+TEST(snapshot_long_chain)
+{
+        if (geteuid() != 0) {
+                printf("  skipped: needs root\n");
+                return;
+        }
+        CHECK(unshare(CLONE_NEWNS) == 0);
+        CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+        char t[] = "/tmp/husk-snap-XXXXXX";
+        char *dir = xstrdup(mkdtemp(t));
+        char *root = xasprintf("%s/root", dir);
+        struct error err = {0};
+        struct store *s = NULL;
+        CHECK(store_open(root, &s, &err) == 0);
+        enum { N = 70 };
+        char *chain[N + 1] = {0};
+        char prev[DIGEST_STR_MAX] = "";
+        for (int i = 0; i < N; i++) {
+                char name[16], data[16], tag[16];
+                snprintf(name, sizeof(name), "f%d", i);
+                snprintf(data, sizeof(data), "%d", i);
+                snprintf(tag, sizeof(tag), "L%d", i);
+                /* The last layer also deletes f0 and replaces f1. */
+                struct ent e[3] = {{'f', name, data}, {'f', ".wh.f0", ""}, {'f', "f1", "new"}};
+                char *tar = make_tar(dir, tag, e, i == N - 1 ? 3 : 1);
+                int fd = open(tar, O_RDONLY | O_CLOEXEC);
+                char d[DIGEST_STR_MAX], c[DIGEST_STR_MAX];
+                struct layer_stats st;
+                CHECK(blob_put_fd(s, fd, NULL, -1, d, &err) == 0);
+                CHECK(store_layer_ensure(s, i ? prev : NULL, d, d, c, &st, &err) == 0);
+                memcpy(prev, c, sizeof(prev));
+                chain[i] = xstrdup(c);
+                close(fd);
+                unlink(tar);
+                free(tar);
+        }
+        char *m = xasprintf("%s/merged", dir), *up = xasprintf("%s/upper", dir),
+             *wk = xasprintf("%s/work", dir);
+        mkdir(m, 0755);
+        mkdir(up, 0755);
+        mkdir(wk, 0755);
+        CHECK(snapshot_mount(s, chain, up, wk, m, NULL, &err) == 0);
+        if (err.msg[0])
+                printf("  %s\n", err.msg);
+        CHECK(!exists(m, "f0"));
+        char *v = slurp(m, "f1");
+        CHECK_STR(v, "new");
+        free(v);
+        for (int i = 2; i < N; i++) {
+                char name[16], want[16];
+                snprintf(name, sizeof(name), "f%d", i);
+                snprintf(want, sizeof(want), "%d", i);
+                v = slurp(m, name);
+                CHECK_STR(v, want);
+                free(v);
+        }
+        CHECK(snapshot_unmount(m, &err) == 0);
+        store_close(s);
+        for (int i = 0; i < N; i++)
+                free(chain[i]);
+        free(m);
+        free(up);
+        free(wk);
+        free(root);
+        int fs = open("/", O_PATH | O_CLOEXEC);
+        CHECK(rm_rf_at(fs, dir + 1) == 0);
+        close(fs);
+        free(dir);
+}
+
 UNIT_MAIN()
