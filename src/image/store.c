@@ -484,6 +484,11 @@ int store_gc(struct store *s, struct gc_stats *ret, struct error *err)
                 st.blobs++;
         }
         gc_flat(s);
+        r = db_run(s->db,
+                   "DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)",
+                   err, 0);
+        if (r < 0)
+                goto out;
         /* Under the exclusive lock nobody is unpacking: leftovers are from crashes. */
         for (char **n = tmps; n && *n; n++)
                 rm_rf_at(s->tmpfd, *n);

@@ -50,7 +50,7 @@ class Husk:
         con = sqlite3.connect(os.path.join(self.root, "husk.db"))
         try:
             return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("images", "image_names", "image_layers", "image_blobs")}
+                    for t in ("images", "image_names", "image_layers", "image_blobs", "layers")}
         finally:
             con.close()
 

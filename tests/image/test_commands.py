@@ -97,7 +97,7 @@ def test_tag_and_rmi(husk, busybox_tar):
     # Everything is gone from the store.
     assert husk.store_state() == []
     assert husk.db_rows() == {"images": 0, "image_names": 0, "image_layers": 0,
-                              "image_blobs": 0}
+                              "image_blobs": 0, "layers": 0}
 
 
 def test_retag_leaves_dangling_and_prune(husk, busybox_tar, tmp):
