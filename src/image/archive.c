@@ -650,6 +650,11 @@ static int save_one(struct saver *sv, const struct image *img, const char *name,
         int r = image_layers(sv->s, img->id, &layers, &n, err);
         if (r < 0)
                 goto done;
+        if (n != strv_len(img->layers)) {
+                r = error_msg(err, -EBADMSG, "image %s: %zu of its %zu layers are recorded",
+                              img->id, n, strv_len(img->layers));
+                goto done;
+        }
         if (format == ARCHIVE_DOCKER) {
                 char cname[DIGEST_STR_MAX + 8];
                 snprintf(cname, sizeof(cname), "%s.json", digest_hex(img->id));
