@@ -84,6 +84,13 @@ if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; t
                 ASAN_OPTIONS=detect_leaks=1 run_pytest asan-integration -m asan tests/integration
 fi
 
+# --- image store and image commands (issue 3) ---
+if [ -d tests/image ]; then
+        section "image tests (HUSK=${HUSK:-build/husk})"
+        run_pytest image tests/image
+fi
+# --- end image ---
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -12,7 +12,7 @@
 
 TEST(error_chain)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         error_sys(&err, -ENOENT, "open '%s'", "/x");
         error_wrap(&err, 0, "container '%s'", "web");
         CHECK_STR(err.msg, "container 'web': open '/x': No such file or directory");
@@ -21,7 +21,7 @@ TEST(error_chain)
 
 TEST(json_path_errors)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         struct json_object *o = NULL;
         CHECK(json_parse_string("cfg", "{\"a\": {\"b\": -1}}", &o, &err) == 0);
         struct json_object *a = NULL;
@@ -39,7 +39,7 @@ TEST(json_path_errors)
 
 TEST(json_u64_full_range)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         _cleanup_json_ struct json_object *o = NULL;
         CHECK(json_parse_string("cfg", "{\"x\": 18446744073709551615}", &o, &err) == 0);
         uint64_t v = 0;
