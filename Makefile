@@ -13,13 +13,13 @@ RT_LIBS := $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null)
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
 # libhusk-rt: core + runtime + the runtime CLI. libhusk-engine: images,
 # engine and the husk CLI, on top of libhusk-rt.
 RT_SRC := $(wildcard src/core/*.c src/runtime/*.c src/cli/runtime-*.c)
 ENGINE_SRC := $(filter-out src/cli/main-%.c src/cli/runtime-%.c,$(wildcard src/image/*.c src/engine/*.c src/cli/*.c))
-RT_OBJ := $(RT_SRC:%.c=$(O)/%.o)
+RT_OBJ := $(RT_SRC:%.c=$(O)/%.o) $(O)/tramp-blob.o
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
 LIB_OBJ := $(RT_OBJ) $(ENGINE_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -27,32 +27,51 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 all: $(O)/husk $(O)/husk-runtime $(O)/tests/probe
 
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The exec trampoline (src/runtime/trampoline/tramp.c): static, no libc, no
+# sanitizers, embedded into the runtime as bytes (blob.S).
+$(O)/tramp: src/runtime/trampoline/tramp.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  TRAMP   $@")
+	$(Q)gcc -Os -nostdlib -static -fno-stack-protector -fno-asynchronous-unwind-tables \
+	  -ffreestanding -fno-builtin -fno-pie -no-pie -Wl,--build-id=none -Wl,-z,noseparate-code -s -Wall -Wextra -Werror -o $@ $<
+
+$(O)/tramp-blob.o: src/runtime/trampoline/blob.S $(O)/tramp
+	$(Q)$(CC) -c -Wa,-I$(O) -o $@ $<
 
 $(O)/libhusk-rt.a: $(RT_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(O)/libhusk-engine.a: $(ENGINE_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(O)/husk: $(O)/src/cli/main-husk.o $(O)/libhusk-engine.a $(O)/libhusk-rt.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
 
 $(O)/husk-runtime: $(O)/src/cli/main-runtime.o $(O)/libhusk-rt.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(EXTRA_LDFLAGS)
 
 # The probe runs inside test containers: static, so it needs nothing from the rootfs.
 $(O)/tests/probe: tests/helpers/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
+	@$(if $(V),,echo "  PROBE   $@")
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 $(O)/tests/test-%: tests/unit/test-%.c tests/unit/unit.h $(O)/libhusk-engine.a $(O)/libhusk-rt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+	@$(if $(V),,echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
 
 unit: $(UNIT_BIN)
 
@@ -72,3 +91,20 @@ clean:
 
 .PHONY: all unit asan check format clean
 -include $(LIB_OBJ:.o=.d)
+
+# libFuzzer harnesses (tests/fuzz/fuzz-*.c), not part of `all`: the library
+# is rebuilt with clang into build/fuzz/ and each harness linked against it.
+# Run one with: build/fuzz/fuzz/fuzz-spec -max_total_time=120 CORPUS_DIR
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+fuzz:
+	$(MAKE) O=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+	  EXTRA_CFLAGS=-Wno-error EXTRA_LDFLAGS="-fsanitize=fuzzer,address,undefined" fuzz-bins
+
+fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(O)/fuzz/%)
+
+$(O)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(O)/libhusk-engine.a $(O)/libhusk-rt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(O)/libhusk-engine.a $(O)/libhusk-rt.a $(ENGINE_LIBS) $(EXTRA_LDFLAGS)
+
+.PHONY: fuzz fuzz-bins

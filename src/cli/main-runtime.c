@@ -1,3 +1,4 @@
+/* husk-runtime: a runc-compatible OCI runtime. */
 int runtime_main(int argc, char **argv);
 
 int main(int argc, char **argv)

@@ -1,8 +1,317 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "cli/runtime.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/sys.h"
+#include "core/util.h"
+
+#define HUSK_VERSION "0.1.0"
+#define OCI_SPEC_VERSION "1.2.0"
+
+static const struct rt_command *commands[] = {
+        &rt_cmd_create, &rt_cmd_start,  &rt_cmd_run, &rt_cmd_state, &rt_cmd_kill,     &rt_cmd_delete,
+        &rt_cmd_list,   &rt_cmd_exec,   &rt_cmd_ps,  &rt_cmd_spec,  &rt_cmd_features,
+};
+
+static int log_fd = -1;
+static char **saved_argv;
+static bool log_json;
+
+static void write_log_line(const char *level, const char *msg)
+{
+        if (log_fd < 0)
+                return;
+        char ts[64];
+        _cleanup_free_ char *now = NULL;
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        struct tm tm;
+        gmtime_r(&t.tv_sec, &tm);
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (log_json) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "level", json_object_new_string(level));
+                json_object_object_add(o, "msg", json_object_new_string(msg));
+                json_object_object_add(o, "time", json_object_new_string(ts));
+                dprintf(log_fd, "%s\n", json_compact(o));
+                json_object_put(o);
+        } else {
+                dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, msg);
+        }
+}
+
+static bool debug_on;
+
+static void sink(const char *level, const char *msg)
+{
+        if (strcmp(level, "debug") == 0 && !debug_on)
+                return;
+        fprintf(stderr, "husk-runtime: %s: %s\n", level, msg);
+        write_log_line(level, msg);
+}
+
+int rt_fail(const char *fmt, ...)
+{
+        char buf[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "husk-runtime: %s\n", buf);
+        write_log_line("error", buf);
+        return 1;
+}
+
+int rt_usage_error(const struct rt_command *cmd, const char *fmt, ...)
+{
+        char buf[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "husk-runtime %s: %s\nusage: husk-runtime %s\n", cmd->name, buf, cmd->usage);
+        write_log_line("error", buf);
+        return 1;
+}
+
+bool rt_wants_help(const struct rt_command *cmd, int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0)
+                        return false;
+                if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                        printf("husk-runtime %s - %s\n\nusage: husk-runtime %s\n", cmd->name,
+                               cmd->summary, cmd->usage);
+                        return true;
+                }
+        }
+        return false;
+}
+
+bool rt_is_sealed(void)
+{
+        _cleanup_close_ int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
+        return seals >= 0 && (seals & F_SEAL_WRITE);
+}
+
+int rt_reexec_sealed(void)
+{
+        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        if (exe < 0)
+                return -errno;
+        _cleanup_close_ int mfd = memfd_create("husk-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(exe, &st) < 0)
+                return -errno;
+        for (off_t done = 0; done < st.st_size;) {
+                ssize_t n = sendfile(mfd, exe, NULL, (size_t)(st.st_size - done));
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                done += n;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+                return -errno;
+        explain_note("re-executing from a sealed copy of the runtime binary (CVE-2019-5736)");
+        extern char **environ;
+        syscall(SYS_execveat, mfd, "", saved_argv, environ, AT_EMPTY_PATH);
+        return -errno;
+}
+
+void rt_preserve_fds(int n)
+{
+        for (int fd = 3; fd < 3 + n; fd++) {
+                int fl = fcntl(fd, F_GETFD);
+                if (fl >= 0)
+                        fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+        }
+}
+
+int rt_parse_signal(const char *s)
+{
+        static const struct {
+                const char *name;
+                int sig;
+        } sigs[] = {
+                { "HUP", SIGHUP },       { "INT", SIGINT },       { "QUIT", SIGQUIT },
+                { "ILL", SIGILL },       { "TRAP", SIGTRAP },     { "ABRT", SIGABRT },
+                { "IOT", SIGIOT },       { "BUS", SIGBUS },       { "FPE", SIGFPE },
+                { "KILL", SIGKILL },     { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+                { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },
+                { "TERM", SIGTERM },     { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+                { "CONT", SIGCONT },     { "STOP", SIGSTOP },     { "TSTP", SIGTSTP },
+                { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },     { "URG", SIGURG },
+                { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM },
+                { "PROF", SIGPROF },     { "WINCH", SIGWINCH },   { "IO", SIGIO },
+                { "POLL", SIGPOLL },     { "PWR", SIGPWR },       { "SYS", SIGSYS },
+        };
+        uint64_t n;
+        if (parse_u64(s, &n) == 0)
+                return n >= 1 && n <= (uint64_t)SIGRTMAX ? (int)n : -1;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+                if (strcasecmp(s, sigs[i].name) == 0)
+                        return sigs[i].sig;
+        if (strncasecmp(s, "RTMIN+", 6) == 0 && parse_u64(s + 6, &n) == 0 &&
+            SIGRTMIN + (int)n <= SIGRTMAX)
+                return SIGRTMIN + (int)n;
+        if (strncasecmp(s, "RTMAX-", 6) == 0 && parse_u64(s + 6, &n) == 0 &&
+            SIGRTMAX - (int)n >= SIGRTMIN)
+                return SIGRTMAX - (int)n;
+        return -1;
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "husk-runtime - a runc-compatible OCI runtime\n\n"
+                   "usage: husk-runtime [global options] COMMAND [options] [arguments]\n\n"
+                   "commands:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "\nglobal options:\n"
+                   "  --root DIR           state directory (default /run/husk-runtime, rootless:\n"
+                   "                       $XDG_RUNTIME_DIR/husk-runtime)\n"
+                   "  --log FILE           also write errors and warnings to FILE\n"
+                   "  --log-format FORMAT  text or json (default text)\n"
+                   "  --debug              print debug messages\n"
+                   "  --systemd-cgroup     use the systemd cgroup driver (not supported)\n"
+                   "  --explain            print every kernel step as a shell command\n"
+                   "  --version, -v        print the version\n"
+                   "  --help, -h           print this help (COMMAND --help for a command)\n");
+}
+
+static void version(void)
+{
+        const struct scmp_version *v = seccomp_version();
+        printf("husk-runtime version %s\nspec: %s\nlibseccomp: %u.%u.%u\n", HUSK_VERSION,
+               OCI_SPEC_VERSION, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0);
+}
+
 int runtime_main(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "husk-runtime: no commands yet\n");
+        static const struct option opts[] = {
+                { "root", required_argument, NULL, 'r' },
+                { "log", required_argument, NULL, 'l' },
+                { "log-format", required_argument, NULL, 'f' },
+                { "debug", no_argument, NULL, 'd' },
+                { "systemd-cgroup", no_argument, NULL, 's' },
+                { "explain", no_argument, NULL, 'e' },
+                { "version", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "criu", required_argument, NULL, 'C' },
+                { "rootless", required_argument, NULL, 'R' },
+                { 0 },
+        };
+        struct rt_globals g = { 0 };
+        saved_argv = argv;
+        bool explain_flag = false;
+        /* A hook or a console reader that goes away must not kill us mid-operation. */
+        signal(SIGPIPE, SIG_IGN);
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        g.root = optarg;
+                        break;
+                case 'l':
+                        g.log = optarg;
+                        break;
+                case 'f':
+                        if (strcmp(optarg, "text") && strcmp(optarg, "json"))
+                                return rt_fail("--log-format must be 'text' or 'json', not '%s'",
+                                               optarg);
+                        g.log_format = optarg;
+                        break;
+                case 'd':
+                        g.debug = true;
+                        break;
+                case 's':
+                        g.systemd_cgroup = true;
+                        break;
+                case 'e':
+                        explain_flag = true;
+                        break;
+                case 'v':
+                        version();
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'C':
+                case 'R':
+                        break;
+                default:
+                        fprintf(stderr, "husk-runtime: unknown global option '%s'\n",
+                                argv[optind - 1]);
+                        usage(stderr);
+                        return 1;
+                }
+        }
+        if (g.log) {
+                log_fd = open(g.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                if (log_fd < 0)
+                        return rt_fail("open log file '%s': %s", g.log, strerror(errno));
+        }
+        log_json = g.log_format && strcmp(g.log_format, "json") == 0;
+        debug_on = g.debug;
+        log_set_sink(sink);
+        if (explain_flag) {
+                /* Explanations go to our stderr even after the container's stdio is set up. */
+                int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+                if (fd >= 0)
+                        explain_enable(fd);
+        }
+        if (g.systemd_cgroup)
+                return rt_fail("--systemd-cgroup: the systemd cgroup driver is not supported; "
+                               "use cgroupfs paths (omit --systemd-cgroup)");
+        _cleanup_free_ char *rootless_root = NULL;
+        if (!g.root) {
+                const char *xdg = getenv("XDG_RUNTIME_DIR");
+                if (geteuid() != 0 && xdg && *xdg)
+                        g.root = rootless_root = xasprintf("%s/husk-runtime", xdg);
+                else
+                        g.root = "/run/husk-runtime";
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return 1;
+        }
+        const char *name = argv[optind];
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (strcmp(name, commands[i]->name) == 0) {
+                        if (rt_wants_help(commands[i], argc - optind, argv + optind))
+                                return 0;
+                        optind++;
+                        /* Commands parse their own options from argv[0] = command name. */
+                        int r = commands[i]->run(&g, argc - optind + 1, argv + optind - 1);
+                        fflush(stdout);
+                        return r;
+                }
+        if (strcmp(name, "help") == 0) {
+                usage(stdout);
+                return 0;
+        }
+        fprintf(stderr, "husk-runtime: unknown command '%s'\n", name);
+        usage(stderr);
         return 1;
 }

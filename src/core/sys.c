@@ -296,3 +296,115 @@ int sys_chroot(const char *path)
         explain("chroot %s", shq(path));
         return chroot(path) < 0 ? -errno : 0;
 }
+
+int sys_fchdir(int fd, const char *shown)
+{
+        explain("cd %s", shq(shown));
+        return fchdir(fd) < 0 ? -errno : 0;
+}
+
+int sys_unlink_at(int dirfd, const char *path, const char *shown)
+{
+        explain("rm -f %s", shq(shown ? shown : path));
+        return unlinkat(dirfd, path, 0) < 0 ? -errno : 0;
+}
+
+int sys_chown_at(int dirfd, const char *path, const char *shown, uid_t uid, gid_t gid)
+{
+        explain("chown -h %u:%u %s", (unsigned)uid, (unsigned)gid, shq(shown ? shown : path));
+        return fchownat(dirfd, path, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+/* Renders MOUNT_ATTR_* as mount(8) options; suffix is "=recursive" or "". */
+static size_t attr_string(uint64_t set, uint64_t clr, const char *suffix, char *buf, size_t len,
+                          size_t o)
+{
+        static const struct {
+                uint64_t attr;
+                const char *on, *off;
+        } names[] = {
+                { MOUNT_ATTR_RDONLY, "ro", "rw" },
+                { MOUNT_ATTR_NOSUID, "nosuid", "suid" },
+                { MOUNT_ATTR_NODEV, "nodev", "dev" },
+                { MOUNT_ATTR_NOEXEC, "noexec", "exec" },
+                { MOUNT_ATTR_NODIRATIME, "nodiratime", "diratime" },
+                { MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow", "symfollow" },
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                const char *n = set & names[i].attr ? names[i].on
+                                : clr & names[i].attr ? names[i].off
+                                                      : NULL;
+                if (n)
+                        o += snprintf(buf + o, o < len ? len - o : 0, "%s%s%s", o ? "," : "", n,
+                                      suffix);
+        }
+        if ((set | clr) & MOUNT_ATTR__ATIME) {
+                uint64_t a = set & MOUNT_ATTR__ATIME;
+                const char *n = a == MOUNT_ATTR_NOATIME       ? "noatime"
+                                : a == MOUNT_ATTR_STRICTATIME ? "strictatime"
+                                                              : "relatime";
+                o += snprintf(buf + o, o < len ? len - o : 0, "%s%s%s", o ? "," : "", n, suffix);
+        }
+        return o < len ? o : len - 1;
+}
+
+static int setattr_fd(int fd, const char *path, unsigned flags, uint64_t set, uint64_t clr,
+                      int userns_fd)
+{
+        struct mount_attr attr = {
+                .attr_set = set,
+                .attr_clr = clr,
+                .userns_fd = userns_fd >= 0 ? (uint64_t)userns_fd : 0,
+        };
+        /* Changing the atime mode needs the whole field cleared first. */
+        if (set & MOUNT_ATTR__ATIME)
+                attr.attr_clr |= MOUNT_ATTR__ATIME;
+        if (syscall(SYS_mount_setattr, fd, path, flags, &attr, sizeof(attr)) < 0)
+                return -errno;
+        return 0;
+}
+
+int sys_mount_bind_attr(const char *src, const char *target, const char *shown_target,
+                        bool recursive, const struct sys_mount_attr *a)
+{
+        if (explain_fd >= 0) {
+                char opts[1024];
+                size_t o = attr_string(a->attr_set, a->attr_clr, recursive ? "=recursive" : "",
+                                       opts, sizeof(opts), 0);
+                if (a->userns_fd >= 0)
+                        snprintf(opts + o, sizeof(opts) - o, "%sX-mount.idmap=%s", o ? "," : "",
+                                 a->idmap_shown ? a->idmap_shown : "");
+                explain("mount %s -o %s %s %s", recursive ? "--rbind" : "--bind", shq(opts),
+                        shq(src), shq(shown_target ? shown_target : target));
+        }
+        int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src,
+                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+        if (fd < 0)
+                return -errno;
+        int r = 0;
+        if (a->attr_set || a->attr_clr)
+                r = setattr_fd(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), a->attr_set,
+                               a->attr_clr, -1);
+        if (r == 0 && a->userns_fd >= 0)
+                r = setattr_fd(fd, "",
+                               AT_EMPTY_PATH | (recursive && a->idmap_recursive ? AT_RECURSIVE : 0),
+                               MOUNT_ATTR_IDMAP, 0, a->userns_fd);
+        if (r == 0 &&
+            syscall(SYS_move_mount, fd, "", AT_FDCWD, target,
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+int sys_mount_setattr(const char *target, const char *shown, bool recursive, uint64_t attr_set,
+                      uint64_t attr_clr)
+{
+        if (explain_fd >= 0) {
+                char opts[512];
+                attr_string(attr_set, attr_clr, recursive ? "=recursive" : "", opts, sizeof(opts),
+                            0);
+                explain("mount -o remount,bind,%s %s", opts, shq(shown ? shown : target));
+        }
+        return setattr_fd(AT_FDCWD, target, recursive ? AT_RECURSIVE : 0, attr_set, attr_clr, -1);
+}

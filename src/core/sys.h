@@ -47,3 +47,24 @@ int sys_chroot(const char *path);
 void explain_clone(int ns_flags, const char *what);
 /* Names of CLONE_NEW* flags as unshare(1) long options ("--mount --pid ..."). */
 void ns_flags_string(int flags, char *buf, size_t len);
+
+/* Added for the rootfs setup. */
+int sys_fchdir(int fd, const char *shown);
+int sys_unlink_at(int dirfd, const char *path, const char *shown);
+int sys_chown_at(int dirfd, const char *path, const char *shown, uid_t uid, gid_t gid);
+/* Attributes for a detached bind mount (new mount API). */
+struct sys_mount_attr {
+        uint64_t attr_set, attr_clr; /* MOUNT_ATTR_*, applied to the whole cloned tree */
+        int userns_fd;               /* >= 0: idmap the mount with this user namespace */
+        bool idmap_recursive;        /* idmap submounts too (AT_RECURSIVE) */
+        const char *idmap_shown;     /* the mapping as mount(8) X-mount.idmap= text */
+};
+/* Clones the tree at src (open_tree OPEN_TREE_CLONE, AT_RECURSIVE when recursive),
+ * applies a's attributes to the detached clone (mount_setattr), then attaches it
+ * at target (move_mount). Explained as the mount(8) bind command that does the
+ * same with the new mount API ("mount --bind -o X-mount.idmap=... src dst"). */
+int sys_mount_bind_attr(const char *src, const char *target, const char *shown_target,
+                        bool recursive, const struct sys_mount_attr *a);
+/* mount_setattr() on an attached mount (AT_RECURSIVE when recursive). */
+int sys_mount_setattr(const char *target, const char *shown, bool recursive, uint64_t attr_set,
+                      uint64_t attr_clr);

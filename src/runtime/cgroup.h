@@ -37,6 +37,16 @@ int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs,
                   struct error *err);
 /* Moves pid into every directory (writes cgroup.procs). */
 int cgroup_enter(char *const *dirs, pid_t pid, struct error *err);
+/* Moves the calling (single-threaded) process into every directory itself:
+ * "0" into v1 tasks files. A thread that moves itself skips the kernel's
+ * global cgroup_threadgroup_rwsem, whose write side waits for an RCU grace
+ * period (~5 ms here) each time a parent writes a pid into cgroup.procs.
+ * With in_unified, the v2 directory is already joined (clone3). */
+int cgroup_enter_self(char *const *dirs, bool in_unified, struct error *err);
+/* fork()/clone() with CLONE_NEW* flags, straight into the v2 directory of
+ * dirs when there is one (clone3 CLONE_INTO_CGROUP). Returns like fork;
+ * *ret_in_unified says whether the child is already in the v2 directory. */
+pid_t cgroup_clone(char *const *dirs, unsigned long flags, bool *ret_in_unified);
 /* The v2 directory among dirs (for clone3 CLONE_INTO_CGROUP), or NULL. */
 const char *cgroup_unified_dir(char *const *dirs);
 /* Lists the pids in the container's cgroup (and its descendants), sorted. */

@@ -16,6 +16,9 @@
 
 #include "core/error.h"
 
+/* gnu11 predefines `linux` as 1; struct spec has a member of that name. */
+#undef linux
+
 struct spec_kv {
         char *key, *value;
 };
