@@ -642,114 +642,112 @@ static const char *oci_layer_type(const char *mt)
         return mt;
 }
 
-static int save_one(struct saver *sv, const struct image *img, const char *name,
-                    enum archive_format format, struct json_object *out, struct error *err)
+/* docker-archive: "<config hex>.json", "<diffID hex>.tar" (plain tars), one manifest.json entry. */
+static int save_docker(struct saver *sv, const struct image *img, const char *name,
+                       const struct saved_layer *layers, size_t n, struct json_object *out,
+                       struct error *err)
 {
-        struct saved_layer *layers = NULL;
-        size_t n = 0;
-        int r = image_layers(sv->s, img->id, &layers, &n, err);
+        char cname[DIGEST_STR_MAX + 8];
+        snprintf(cname, sizeof(cname), "%s.json", digest_hex(img->id));
+        int r = put_blob(sv, cname, img->id, err);
         if (r < 0)
-                goto done;
-        if (n != strv_len(img->layers)) {
-                r = error_msg(err, -EBADMSG, "image %s: %zu of its %zu layers are recorded",
-                              img->id, n, strv_len(img->layers));
-                goto done;
+                return r;
+        struct json_object *e = json_object_new_object();
+        json_object_array_add(out, e);
+        json_object_object_add(e, "Config", json_object_new_string(cname));
+        struct json_object *tags = json_object_new_array();
+        struct image_ref ref = {0};
+        struct error pe = {0};
+        if (name && image_ref_parse(name, false, &ref, &pe) == 0) {
+                _cleanup_free_ char *fam = image_ref_familiar(&ref);
+                json_object_array_add(tags, json_object_new_string(fam));
+                image_ref_free(&ref);
         }
-        if (format == ARCHIVE_DOCKER) {
-                char cname[DIGEST_STR_MAX + 8];
-                snprintf(cname, sizeof(cname), "%s.json", digest_hex(img->id));
-                if ((r = put_blob(sv, cname, img->id, err)) < 0)
-                        goto done;
-                struct json_object *e = json_object_new_object();
-                json_object_array_add(out, e);
-                json_object_object_add(e, "Config", json_object_new_string(cname));
-                struct json_object *tags = json_object_new_array();
-                if (name) {
-                        struct image_ref ref = {0};
-                        struct error pe = {0};
-                        if (image_ref_parse(name, false, &ref, &pe) == 0) {
-                                _cleanup_free_ char *fam = image_ref_familiar(&ref);
-                                json_object_array_add(tags, json_object_new_string(fam));
-                                image_ref_free(&ref);
-                        }
-                }
-                json_object_object_add(e, "RepoTags", tags);
-                struct json_object *ls = json_object_new_array();
-                json_object_object_add(e, "Layers", ls);
-                for (size_t i = 0; i < n; i++) {
-                        char lname[DIGEST_STR_MAX + 8];
-                        snprintf(lname, sizeof(lname), "%s.tar", digest_hex(layers[i].diff_id));
-                        if (strcmp(layers[i].blob, layers[i].diff_id) == 0)
-                                r = put_blob(sv, lname, layers[i].blob, err);
-                        else
-                                r = put_layer_tar(sv, lname, layers[i].blob, layers[i].diff_id,
-                                                  layers[i].tar_size, err);
-                        if (r < 0)
-                                goto done;
-                        json_object_array_add(ls, json_object_new_string(lname));
-                }
-                goto done;
+        json_object_object_add(e, "RepoTags", tags);
+        struct json_object *ls = json_object_new_array();
+        json_object_object_add(e, "Layers", ls);
+        for (size_t i = 0; i < n; i++) {
+                char lname[DIGEST_STR_MAX + 8];
+                snprintf(lname, sizeof(lname), "%s.tar", digest_hex(layers[i].diff_id));
+                if (strcmp(layers[i].blob, layers[i].diff_id) == 0)
+                        r = put_blob(sv, lname, layers[i].blob, err);
+                else
+                        r = put_layer_tar(sv, lname, layers[i].blob, layers[i].diff_id,
+                                          layers[i].tar_size, err);
+                if (r < 0)
+                        return r;
+                json_object_array_add(ls, json_object_new_string(lname));
         }
-        /* OCI: blobs as stored; a Docker manifest is rewritten with OCI media types. */
+        return 0;
+}
+
+/* The image's manifest as an OCI one: the stored bytes when it is one, else
+ * rewritten with OCI media types (same config and layer blobs). */
+static int oci_manifest_text(struct saver *sv, const struct image *img,
+                             const struct saved_layer *layers, size_t n, char **ret,
+                             size_t *ret_len, struct error *err)
+{
+        if (strcmp(img->manifest_type, MT_OCI_MANIFEST) == 0)
+                return blob_read(sv->s, img->manifest_digest, DOC_MAX, ret, ret_len, err);
+        _cleanup_free_ char *ctext = NULL;
+        size_t clen = 0;
+        int r = blob_read(sv->s, img->id, DOC_MAX, &ctext, &clen, err);
+        if (r < 0)
+                return r;
+        _cleanup_json_ struct json_object *man = json_object_new_object();
+        json_object_object_add(man, "schemaVersion", json_object_new_int(2));
+        json_object_object_add(man, "mediaType", json_object_new_string(MT_OCI_MANIFEST));
+        struct json_object *cd = json_object_new_object();
+        json_object_object_add(cd, "mediaType", json_object_new_string(MT_OCI_CONFIG));
+        json_object_object_add(cd, "digest", json_object_new_string(img->id));
+        json_object_object_add(cd, "size", json_object_new_int64((int64_t)clen));
+        json_object_object_add(man, "config", cd);
+        struct json_object *ls = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *ld = json_object_new_object();
+                json_object_object_add(
+                    ld, "mediaType", json_object_new_string(oci_layer_type(layers[i].media_type)));
+                json_object_object_add(ld, "digest", json_object_new_string(layers[i].blob));
+                json_object_object_add(ld, "size", json_object_new_int64(layers[i].blob_size));
+                json_object_array_add(ls, ld);
+        }
+        json_object_object_add(man, "layers", ls);
+        const char *text = json_compact(man);
+        *ret_len = strlen(text);
+        *ret = xstrdup(text);
+        return 0;
+}
+
+/* oci-archive: blobs as stored under blobs/sha256/, one index.json entry. */
+static int save_oci(struct saver *sv, const struct image *img, const char *name,
+                    const struct saved_layer *layers, size_t n, struct json_object *out,
+                    struct error *err)
+{
+        int r;
         if ((r = put_dir(sv, "blobs", err)) < 0 || (r = put_dir(sv, "blobs/sha256", err)) < 0)
-                goto done;
+                return r;
         char bname[DIGEST_STR_MAX + 16];
         snprintf(bname, sizeof(bname), "blobs/sha256/%s", digest_hex(img->id));
         if ((r = put_blob(sv, bname, img->id, err)) < 0)
-                goto done;
+                return r;
         for (size_t i = 0; i < n; i++) {
                 snprintf(bname, sizeof(bname), "blobs/sha256/%s", digest_hex(layers[i].blob));
                 if ((r = put_blob(sv, bname, layers[i].blob, err)) < 0)
-                        goto done;
+                        return r;
         }
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if ((r = oci_manifest_text(sv, img, layers, n, &text, &len, err)) < 0)
+                return r;
         char mdigest[DIGEST_STR_MAX];
-        size_t msize;
-        if (strcmp(img->manifest_type, MT_OCI_MANIFEST) == 0) {
-                snprintf(mdigest, sizeof(mdigest), "%s", img->manifest_digest);
-                snprintf(bname, sizeof(bname), "blobs/sha256/%s", digest_hex(mdigest));
-                _cleanup_free_ char *text = NULL;
-                size_t len = 0;
-                if ((r = blob_read(sv->s, mdigest, DOC_MAX, &text, &len, err)) < 0 ||
-                    (r = put_buffer(sv, bname, text, len, err)) < 0)
-                        goto done;
-                msize = len;
-        } else {
-                _cleanup_free_ char *ctext = NULL;
-                size_t clen = 0;
-                if ((r = blob_read(sv->s, img->id, DOC_MAX, &ctext, &clen, err)) < 0)
-                        goto done;
-                _cleanup_json_ struct json_object *man = json_object_new_object();
-                json_object_object_add(man, "schemaVersion", json_object_new_int(2));
-                json_object_object_add(man, "mediaType", json_object_new_string(MT_OCI_MANIFEST));
-                struct json_object *cd = json_object_new_object();
-                json_object_object_add(cd, "mediaType", json_object_new_string(MT_OCI_CONFIG));
-                json_object_object_add(cd, "digest", json_object_new_string(img->id));
-                json_object_object_add(cd, "size", json_object_new_int64((int64_t)clen));
-                json_object_object_add(man, "config", cd);
-                struct json_object *ls = json_object_new_array();
-                for (size_t i = 0; i < n; i++) {
-                        struct json_object *ld = json_object_new_object();
-                        json_object_object_add(
-                            ld, "mediaType",
-                            json_object_new_string(oci_layer_type(layers[i].media_type)));
-                        json_object_object_add(ld, "digest",
-                                               json_object_new_string(layers[i].blob));
-                        json_object_object_add(ld, "size",
-                                               json_object_new_int64(layers[i].blob_size));
-                        json_object_array_add(ls, ld);
-                }
-                json_object_object_add(man, "layers", ls);
-                const char *text = json_compact(man);
-                msize = strlen(text);
-                digest_buffer(text, msize, mdigest);
-                snprintf(bname, sizeof(bname), "blobs/sha256/%s", digest_hex(mdigest));
-                if ((r = put_buffer(sv, bname, text, msize, err)) < 0)
-                        goto done;
-        }
+        digest_buffer(text, len, mdigest);
+        snprintf(bname, sizeof(bname), "blobs/sha256/%s", digest_hex(mdigest));
+        if ((r = put_buffer(sv, bname, text, len, err)) < 0)
+                return r;
         struct json_object *d = json_object_new_object();
         json_object_object_add(d, "mediaType", json_object_new_string(MT_OCI_MANIFEST));
         json_object_object_add(d, "digest", json_object_new_string(mdigest));
-        json_object_object_add(d, "size", json_object_new_int64((int64_t)msize));
+        json_object_object_add(d, "size", json_object_new_int64((int64_t)len));
         if (name) {
                 struct json_object *ann = json_object_new_object();
                 json_object_object_add(ann, "org.opencontainers.image.ref.name",
@@ -757,7 +755,21 @@ static int save_one(struct saver *sv, const struct image *img, const char *name,
                 json_object_object_add(d, "annotations", ann);
         }
         json_object_array_add(out, d);
-done:
+        return 0;
+}
+
+static int save_one(struct saver *sv, const struct image *img, const char *name,
+                    enum archive_format format, struct json_object *out, struct error *err)
+{
+        struct saved_layer *layers = NULL;
+        size_t n = 0;
+        int r = image_layers(sv->s, img->id, &layers, &n, err);
+        if (r == 0 && n != strv_len(img->layers))
+                r = error_msg(err, -EBADMSG, "image %s: %zu of its %zu layers are recorded",
+                              img->id, n, strv_len(img->layers));
+        if (r == 0)
+                r = format == ARCHIVE_DOCKER ? save_docker(sv, img, name, layers, n, out, err)
+                                             : save_oci(sv, img, name, layers, n, out, err);
         free_layers(layers, n);
         return r;
 }

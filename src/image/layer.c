@@ -109,7 +109,7 @@ static int open_dir(struct unpack *u, const char *dir, int *ret)
         }
         drop_cache(u);
         int fd = -1;
-        int r = safe_open_nosymlinks(u->rootfd, dir, O_PATH | O_DIRECTORY, 0, &fd);
+        int r = safe_open_literal(u->rootfd, dir, O_PATH | O_DIRECTORY, &fd);
         if (r == -ENOENT) {
                 /* Walk down, making what is missing; each step refuses symlinks. */
                 char buf[PATH_MAX];
@@ -322,7 +322,7 @@ static int do_hardlink(struct unpack *u, const char *raw, const char *hardlink, 
         if (r < 0 || !*target)
                 return fail(u, -EXDEV, raw, "hardlink target '%s' is outside the layer", hardlink);
         _cleanup_close_ int tfd = -EBADF;
-        r = safe_open_nosymlinks(u->rootfd, target, O_PATH | O_NOFOLLOW, 0, &tfd);
+        r = safe_open_literal(u->rootfd, target, O_PATH | O_NOFOLLOW, &tfd);
         if (r < 0)
                 return fail(u, r, raw,
                             "hardlink target '%s' is not an earlier entry of this layer: %s",
@@ -473,8 +473,7 @@ static int finish_dirs(struct unpack *u)
                 if (!*d->path) {
                         fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
                 } else {
-                        int r = safe_open_nosymlinks(u->rootfd, d->path, O_RDONLY | O_DIRECTORY, 0,
-                                                     &fd);
+                        int r = safe_open_literal(u->rootfd, d->path, O_RDONLY | O_DIRECTORY, &fd);
                         if (r == -ENOENT || r == -ELOOP || r == -ENOTDIR)
                                 continue; /* replaced by a later entry */
                         if (r < 0)

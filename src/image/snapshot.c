@@ -25,12 +25,13 @@ static bool is_whiteout(const struct stat *st)
         return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
 }
 
+/* Opaque as unpacked by root (trusted.*) or rootless (user.*, for userxattr mounts). */
 static bool is_opaque(int dirfd)
 {
         char v[2] = "";
-        char proc[32];
-        fd_proc_path(dirfd, proc);
-        return getxattr(proc, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y';
+        return (fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof(v)) == 1 ||
+                fgetxattr(dirfd, "user.overlay.opaque", v, sizeof(v)) == 1) &&
+               v[0] == 'y';
 }
 
 static int copy_dir_meta(int src, int dst)

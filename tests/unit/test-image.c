@@ -417,7 +417,7 @@ TEST(layer_unpack_checks_diff_id)
 
 UNIT_MAIN()
 
-TEST(safe_open_nosymlinks_refuses_links)
+TEST(safe_open_literal_refuses_links)
 {
         char *dir = tmpdir();
         int root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -425,18 +425,18 @@ TEST(safe_open_nosymlinks_refuses_links)
         CHECK(symlinkat("d", root, "l") == 0);
         CHECK(symlinkat("/", root, "abs") == 0);
         int fd = -1;
-        CHECK(safe_open_nosymlinks(root, "d", O_PATH | O_DIRECTORY, 0, &fd) == 0 && fd >= 0);
+        CHECK(safe_open_literal(root, "d", O_PATH | O_DIRECTORY, &fd) == 0 && fd >= 0);
         close(fd);
-        CHECK(safe_open_nosymlinks(root, "/d", O_PATH | O_DIRECTORY, 0, &fd) == 0);
+        CHECK(safe_open_literal(root, "/d", O_PATH | O_DIRECTORY, &fd) == 0);
         close(fd);
-        CHECK(safe_open_nosymlinks(root, "l", O_PATH | O_DIRECTORY, 0, &fd) == -ELOOP);
-        CHECK(safe_open_nosymlinks(root, "l/x", O_PATH, 0, &fd) == -ELOOP);
-        CHECK(safe_open_nosymlinks(root, "abs/etc", O_PATH, 0, &fd) == -ELOOP);
+        CHECK(safe_open_literal(root, "l", O_PATH | O_DIRECTORY, &fd) == -ELOOP);
+        CHECK(safe_open_literal(root, "l/x", O_PATH, &fd) == -ELOOP);
+        CHECK(safe_open_literal(root, "abs/etc", O_PATH, &fd) == -ELOOP);
         /* The link itself, when asked for with O_PATH|O_NOFOLLOW. */
-        CHECK(safe_open_nosymlinks(root, "l", O_PATH | O_NOFOLLOW, 0, &fd) == 0);
+        CHECK(safe_open_literal(root, "l", O_PATH | O_NOFOLLOW, &fd) == 0);
         close(fd);
         /* ".." stays in the root. */
-        CHECK(safe_open_nosymlinks(root, "../../d", O_PATH | O_DIRECTORY, 0, &fd) == 0);
+        CHECK(safe_open_literal(root, "../../d", O_PATH | O_DIRECTORY, &fd) == 0);
         close(fd);
         close(root);
         rmtree(dir);
