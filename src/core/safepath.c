@@ -226,16 +226,3 @@ const char *fd_proc_path(int fd, char *buf)
         snprintf(buf, 32, "/proc/self/fd/%d", fd);
         return buf;
 }
-
-int safe_open_nosymlinks(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd)
-{
-        while (*path == '/')
-                path++;
-        int fd = openat2_how(rootfd, *path ? path : ".", flags, mode,
-                             RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                                     RESOLVE_NO_XDEV);
-        if (fd < 0)
-                return fd;
-        *ret_fd = fd;
-        return 0;
-}

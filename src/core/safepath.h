@@ -24,8 +24,3 @@ int safe_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd);
 int safe_touch(int rootfd, const char *path, mode_t mode, int *ret_fd);
 /* Writes "/proc/self/fd/N" into buf (at least 32 bytes). */
 const char *fd_proc_path(int fd, char *buf);
-/* Like safe_open, but refuses every symlink on the way (ELOOP), including a
- * trailing one unless flags has O_PATH|O_NOFOLLOW (then the link itself is
- * opened), and never crosses a mount: for trees that must not redirect
- * anything, such as an image layer being unpacked. */
-int safe_open_nosymlinks(int rootfd, const char *path, int flags, mode_t mode, int *ret_fd);
