@@ -252,8 +252,13 @@ int parse_rfc3339(const char *s, int64_t *ret)
         if (*p == 'Z' || *p == 'z') {
                 p++;
         } else if (*p == '+' || *p == '-') {
-                int hh, mm;
-                if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+                /* Exactly "+HH:MM": sscanf("%2d") would also take "+1:2" and the
+                 * skip below would then run past the end of the string. */
+                for (int i = 1; i <= 5; i++)
+                        if (i == 3 ? p[i] != ':' : !isdigit((unsigned char)p[i]))
+                                return -EINVAL;
+                int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+                if (hh > 23 || mm > 59)
                         return -EINVAL;
                 off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
                 p += 6;

@@ -183,6 +183,10 @@ TEST(config_and_time)
         CHECK(strstr(err.msg, "diff_ids[0]") != NULL);
         CHECK(parse_rfc3339("2024-01-02T05:04:05+02:00", &t) == 0 && t == 1704164645);
         CHECK(parse_rfc3339("yesterday", &t) == -EINVAL);
+        /* A short offset once made the parser read past the string (found by fuzz-image-docs). */
+        CHECK(parse_rfc3339("2024-05-01T10:00:00+1:2", &t) == -EINVAL);
+        CHECK(parse_rfc3339("2024-05-01T10:00:00-", &t) == -EINVAL);
+        CHECK(parse_rfc3339("2024-05-01T10:00:00+02:00", &t) == 0);
         struct json_object *cfg = json_object_new_object();
         CHECK(config_apply_change(cfg, "CMD [\"/bin/sh\",\"-c\",\"echo\"]", &err) == 0);
         CHECK(config_apply_change(cfg, "entrypoint echo hi", &err) == 0);
