@@ -113,10 +113,10 @@ static int wr(struct ctx *c, const char *dir, const char *file, const char *fiel
         return 0;
 }
 
-static int wrf(struct ctx *c, const char *dir, const char *file, const char *field,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int wrf(struct ctx *c, const char *dir, const char *file, const char *field,
-               const char *fmt, ...)
+static int wrf(struct ctx *c, const char *dir, const char *file, const char *field, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+static int wrf(struct ctx *c, const char *dir, const char *file, const char *field, const char *fmt,
+               ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -166,15 +166,13 @@ static int memory_v1(struct ctx *c, const char *d, const struct resources *r)
                 if (swap_first && (q = wrf(c, d, "memory.memsw.limit_in_bytes", "memory.swap",
                                            "%" PRId64, swap)) < 0)
                         return q;
-                if ((q = wrf(c, d, "memory.limit_in_bytes", "memory.limit", "%" PRId64, limit)) <
-                    0)
+                if ((q = wrf(c, d, "memory.limit_in_bytes", "memory.limit", "%" PRId64, limit)) < 0)
                         return q;
                 if (!swap_first && (q = wrf(c, d, "memory.memsw.limit_in_bytes", "memory.swap",
                                             "%" PRId64, swap)) < 0)
                         return q;
         } else if (limit) {
-                if ((q = wrf(c, d, "memory.limit_in_bytes", "memory.limit", "%" PRId64, limit)) <
-                    0)
+                if ((q = wrf(c, d, "memory.limit_in_bytes", "memory.limit", "%" PRId64, limit)) < 0)
                         return q;
         } else if (swap) {
                 if ((q = wrf(c, d, "memory.memsw.limit_in_bytes", "memory.swap", "%" PRId64,
@@ -185,9 +183,8 @@ static int memory_v1(struct ctx *c, const char *d, const struct resources *r)
             (q = wrf(c, d, "memory.soft_limit_in_bytes", "memory.reservation", "%" PRId64,
                      r->memory.reservation)) < 0)
                 return q;
-        if (r->memory.has_swappiness &&
-            (q = wrf(c, d, "memory.swappiness", "memory.swappiness", "%" PRIu64,
-                     r->memory.swappiness)) < 0)
+        if (r->memory.has_swappiness && (q = wrf(c, d, "memory.swappiness", "memory.swappiness",
+                                                 "%" PRIu64, r->memory.swappiness)) < 0)
                 return q;
         if (r->memory.has_disable_oom_killer &&
             (q = wr(c, d, "memory.oom_control", "memory.disableOOMKiller",
@@ -224,7 +221,8 @@ static int memory_v2(struct ctx *c, const char *d, const struct resources *r)
                                                  "accounting (no memory.swap.max)",
                                                  c->path);
                 } else {
-                        /* Lower swap first when the limit goes up later: either order works in v2. */
+                        /* Lower swap first when the limit goes up later: either order works in v2.
+                         */
                         if ((q = wr(c, d, "memory.swap.max", "memory.swap", v)) < 0)
                                 return q;
                 }
@@ -243,8 +241,9 @@ static int memory_v2(struct ctx *c, const char *d, const struct resources *r)
                 warn(c, "%s.memory.swappiness is ignored: cgroup v2 has no per-cgroup swappiness",
                      c->path);
         if (r->memory.has_disable_oom_killer && r->memory.disable_oom_killer)
-                warn(c, "%s.memory.disableOOMKiller is ignored: cgroup v2 can't disable the OOM "
-                        "killer",
+                warn(c,
+                     "%s.memory.disableOOMKiller is ignored: cgroup v2 can't disable the OOM "
+                     "killer",
                      c->path);
         return 0;
 }
@@ -297,8 +296,8 @@ static int cpu_v1(struct ctx *c, const char *d, const struct resources *r)
                                 return q;
                         q = wr(c, d, "cpu.cfs_period_us", "cpu.period", v);
                 } else if (q < 0) {
-                        return error_sys(c->err, q, "%s.cpu.period: write '%s' to '%s'", c->path,
-                                         v, p);
+                        return error_sys(c->err, q, "%s.cpu.period: write '%s' to '%s'", c->path, v,
+                                         p);
                 }
                 if (q < 0)
                         return q;
@@ -462,10 +461,9 @@ static int blkio(struct ctx *c, const struct resources *r)
                                      f, "%" PRId64 ":%" PRId64 " %u", w->major, w->minor,
                                      w->weight)) < 0)
                                 return q;
-                        if (w->has_leaf_weight &&
-                            (q = wrf(c, d, "blkio.leaf_weight_device", f,
-                                     "%" PRId64 ":%" PRId64 " %u", w->major, w->minor,
-                                     w->leaf_weight)) < 0)
+                        if (w->has_leaf_weight && (q = wrf(c, d, "blkio.leaf_weight_device", f,
+                                                           "%" PRId64 ":%" PRId64 " %u", w->major,
+                                                           w->minor, w->leaf_weight)) < 0)
                                 return q;
                 }
         } else {
@@ -523,8 +521,8 @@ static int hugetlb(struct ctx *c, const struct resources *r)
                 return missing(c, "hugepageLimits", "hugetlb");
         for (size_t i = 0; i < r->n_hugepages; i++) {
                 const struct res_hugepage *h = &r->hugepages[i];
-                _cleanup_free_ char *file = xasprintf(v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes",
-                                                      h->page_size);
+                _cleanup_free_ char *file =
+                    xasprintf(v2 ? "hugetlb.%s.max" : "hugetlb.%s.limit_in_bytes", h->page_size);
                 char f[64];
                 snprintf(f, sizeof(f), "hugepageLimits[%zu]", i);
                 if (!file_exists(d, file))
@@ -614,7 +612,7 @@ static int devices_v1(struct ctx *c, const char *d, const struct resources *r)
         for (size_t i = 0; i < n; i++) {
                 bool dflt = i >= r->n_devices;
                 const struct res_device *x =
-                        dflt ? &res_default_devices[i - r->n_devices] : &r->devices[i];
+                    dflt ? &res_default_devices[i - r->n_devices] : &r->devices[i];
                 char rule[96], f[64];
                 rule_text(x, rule, sizeof(rule));
                 if (dflt)
@@ -772,8 +770,8 @@ static int unified(struct ctx *c, const struct resources *r)
 int resources_apply(char *const *dirs, const struct resources *r, struct res_apply_opts *o,
                     struct error *err)
 {
-        struct ctx c = { .dirs = dirs, .path = o->path ? o->path : "linux.resources", .o = o,
-                         .err = err };
+        struct ctx c = {
+            .dirs = dirs, .path = o->path ? o->path : "linux.resources", .o = o, .err = err};
         int q = cg_layout_get(&c.l, err);
         if (q < 0)
                 return q;
@@ -785,8 +783,9 @@ int resources_apply(char *const *dirs, const struct resources *r, struct res_app
         for (char **w = r->warnings; w && *w; w++)
                 o->warnings = strv_push(o->warnings, xstrdup(*w));
         unsigned w = o->what;
-        if (((w & RES_MEMORY) && (q = memory(&c, r)) < 0) || ((w & RES_CPU) && (q = cpu(&c, r)) < 0) ||
-            ((w & RES_PIDS) && (q = pids(&c, r)) < 0) || ((w & RES_BLKIO) && (q = blkio(&c, r)) < 0) ||
+        if (((w & RES_MEMORY) && (q = memory(&c, r)) < 0) ||
+            ((w & RES_CPU) && (q = cpu(&c, r)) < 0) || ((w & RES_PIDS) && (q = pids(&c, r)) < 0) ||
+            ((w & RES_BLKIO) && (q = blkio(&c, r)) < 0) ||
             ((w & RES_HUGETLB) && (q = hugetlb(&c, r)) < 0) ||
             ((w & RES_NETWORK) && (q = network(&c, r)) < 0) ||
             ((w & RES_RDMA) && (q = rdma(&c, r)) < 0) ||

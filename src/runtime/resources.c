@@ -171,7 +171,7 @@ static int parse_blkio(struct json_object *o, const char *path, struct resources
                 jpath(ap, sizeof(ap), path, "weightDevice");
                 r->blkio.n_weight_devices = json_object_array_length(a);
                 r->blkio.weight_devices =
-                        xzalloc((r->blkio.n_weight_devices + 1) * sizeof(*r->blkio.weight_devices));
+                    xzalloc((r->blkio.n_weight_devices + 1) * sizeof(*r->blkio.weight_devices));
                 for (size_t i = 0; i < r->blkio.n_weight_devices; i++) {
                         struct res_weight_device *d = &r->blkio.weight_devices[i];
                         char ip[512];
@@ -320,8 +320,8 @@ static int parse_devices(struct json_object *a, const char *path, struct resourc
                         if (strchr(acc, *c))
                                 d->access[k++] = *c;
                 if (acc[strspn(acc, "rwm")] != '\0')
-                        return error_msg(err, -EINVAL, "%s.access: '%s' is not made of r, w, m",
-                                         ip, acc);
+                        return error_msg(err, -EINVAL, "%s.access: '%s' is not made of r, w, m", ip,
+                                         acc);
                 if (!k)
                         return error_msg(err, -EINVAL, "%s.access: must not be empty", ip);
         }
@@ -505,10 +505,10 @@ int res_swap_v2(int64_t swap, int64_t limit, char *buf, size_t len, const char *
 /* ---- the v2 device filter ---- */
 
 const struct res_device res_default_devices[] = {
-        { true, 'c', -1, -1, "m" },  { true, 'b', -1, -1, "m" },  { true, 'c', 1, 3, "rwm" },
-        { true, 'c', 1, 8, "rwm" },  { true, 'c', 1, 7, "rwm" },  { true, 'c', 5, 0, "rwm" },
-        { true, 'c', 1, 5, "rwm" },  { true, 'c', 1, 9, "rwm" },  { true, 'c', 136, -1, "rwm" },
-        { true, 'c', 5, 2, "rwm" },  { true, 'c', 10, 200, "rwm" },
+    {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},    {true, 'c', 1, 3, "rwm"},
+    {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 7, "rwm"},    {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 9, "rwm"},    {true, 'c', 136, -1, "rwm"},
+    {true, 'c', 5, 2, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 const size_t res_n_default_devices = ARRAY_SIZE(res_default_devices);
 
@@ -527,7 +527,7 @@ static void emit(struct insns *p, struct bpf_insn i)
 }
 
 #define INSN(c, d, s, o, i)                                                                        \
-        ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+        ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
 static unsigned access_bits(const char *a)
 {
@@ -544,7 +544,7 @@ static unsigned access_bits(const char *a)
 /* Registers after the prologue: r2 type, r3 access, r4 major, r5 minor; r6 scratch. */
 void *res_device_prog(const struct res_device *rules, size_t n, size_t *ret_n_insns)
 {
-        struct insns p = { 0 };
+        struct insns p = {0};
         emit(&p, INSN(BPF_LDX | BPF_MEM | BPF_W, 2, 1, 0, 0));
         emit(&p, INSN(BPF_ALU | BPF_AND | BPF_K, 2, 0, 0, 0xffff));
         emit(&p, INSN(BPF_LDX | BPF_MEM | BPF_W, 3, 1, 0, 0));
@@ -564,7 +564,8 @@ void *res_device_prog(const struct res_device *rules, size_t n, size_t *ret_n_in
                         blk[m++] = INSN(BPF_ALU | BPF_MOV | BPF_X, 6, 3, 0, 0);
                         if (d->allow) {
                                 /* Allow only if every requested bit is allowed. */
-                                blk[m++] = INSN(BPF_ALU | BPF_AND | BPF_K, 6, 0, 0, (int)(~acc & 7));
+                                blk[m++] =
+                                    INSN(BPF_ALU | BPF_AND | BPF_K, 6, 0, 0, (int)(~acc & 7));
                                 blk[m++] = INSN(BPF_JMP | BPF_JNE | BPF_K, 6, 0, 0, 0);
                         } else {
                                 /* Deny if any requested bit is denied. */

@@ -26,7 +26,7 @@
 /* A device rule; major/minor -1 is the wildcard '*'. */
 struct res_device {
         bool allow;
-        char type;      /* 'a', 'c', 'b' */
+        char type; /* 'a', 'c', 'b' */
         int64_t major, minor;
         char access[4]; /* subset of "rwm", in that order */
 };
@@ -70,14 +70,14 @@ struct res_kv {
 struct resources {
         struct {
                 bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp,
-                        has_swappiness, has_disable_oom_killer, has_use_hierarchy;
+                    has_swappiness, has_disable_oom_killer, has_use_hierarchy;
                 int64_t limit, reservation, swap, kernel, kernel_tcp;
                 uint64_t swappiness;
                 bool disable_oom_killer, use_hierarchy, check_before_update;
         } memory;
         struct {
                 bool has_shares, has_quota, has_period, has_burst, has_rt_runtime, has_rt_period,
-                        has_idle;
+                    has_idle;
                 uint64_t shares, period, burst, rt_period;
                 int64_t quota, rt_runtime, idle;
                 char *cpus, *mems; /* NULL when absent */
@@ -135,10 +135,10 @@ enum {
 };
 
 struct res_apply_opts {
-        unsigned what;      /* RES_* groups to write */
-        bool update;        /* a running container: memory.checkBeforeUpdate applies */
-        const char *path;   /* JSON path for errors, "linux.resources" */
-        char **warnings;    /* out: owned strv of things ignored, may stay NULL */
+        unsigned what;    /* RES_* groups to write */
+        bool update;      /* a running container: memory.checkBeforeUpdate applies */
+        const char *path; /* JSON path for errors, "linux.resources" */
+        char **warnings;  /* out: owned strv of things ignored, may stay NULL */
 };
 
 int resources_apply(char *const *dirs, const struct resources *r, struct res_apply_opts *o,
@@ -165,11 +165,17 @@ int cgroup_freeze(char *const *dirs, bool frozen, struct error *err);
 
 /* Statistics as runc's `events --stats` "data" object. */
 struct json_object *cgroup_stats(char *const *dirs);
-/* An fd that becomes readable when the memory cgroup sees an OOM
- * (v1 eventfd on memory.oom_control, v2 inotify on memory.events); check
- * with cgroup_oom_check(). */
-int cgroup_oom_watch(char *const *dirs, int *ret_fd, struct error *err);
-/* After the watch fd was readable: drains it, returns how many new OOM
- * kills happened (v2: from the oom_kill counter, *counter keeps the last
- * value; v1: 1 per event), or -ENOENT when the cgroup is gone. */
-int cgroup_oom_check(char *const *dirs, int fd, uint64_t *counter);
+/* Watching the container's memory cgroup for OOM kills: fd becomes
+ * readable on a memory event (v1: an eventfd registered on
+ * memory.oom_control, v2: inotify on memory.events). */
+struct oom_watch {
+        int fd, aux; /* -1 when closed */
+        char *dir;   /* the memory cgroup directory */
+        bool v2;
+        uint64_t kills; /* the oom_kill counter last seen */
+};
+int cgroup_oom_watch(char *const *dirs, struct oom_watch *w, struct error *err);
+/* After fd was readable (or any time): drains it and returns how many OOM
+ * kills happened since the last call, or -ENOENT when the cgroup is gone. */
+int cgroup_oom_check(struct oom_watch *w);
+void cgroup_oom_unwatch(struct oom_watch *w);
