@@ -84,6 +84,25 @@ if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; t
                 ASAN_OPTIONS=detect_leaks=1 run_pytest asan-integration -m asan tests/integration
 fi
 
+# ---- linux.resources on pure cgroup v2 (QEMU guest): counted as one test ----
+section "cgroup v2 resources in a QEMU guest (tests/cgroup-v2/runtime-v2.sh)"
+tests/cgroup-v2/runtime-v2.sh >"$log/runtime-v2.log" 2>&1
+rc=$?
+grep -E '^(FAIL|# )|passed' "$log/runtime-v2.log"
+case $rc in
+0) passed=$((passed + 1)) ;;
+77)
+        echo "skipped: $(tail -n 1 "$log/runtime-v2.log")"
+        skipped=$((skipped + 1))
+        ;;
+*)
+        tail -n 20 "$log/runtime-v2.log"
+        echo "runtime-v2.sh failed (exit $rc)"
+        failed=$((failed + 1))
+        ;;
+esac
+# ---- end of the cgroup v2 resources section ----
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

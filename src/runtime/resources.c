@@ -585,6 +585,12 @@ void *res_device_prog(const struct res_device *rules, size_t n, size_t *ret_n_in
                                 blk[j].off = (int16_t)(m - j - 1);
                 for (size_t j = 0; j < m; j++)
                         emit(&p, blk[j]);
+                /* A rule that matches everything decides alone: the verifier
+                 * refuses the unreachable code that would follow it. */
+                if (m == 2) {
+                        *ret_n_insns = p.n;
+                        return p.v;
+                }
         }
         emit(&p, INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0));
         emit(&p, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
