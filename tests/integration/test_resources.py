@@ -341,3 +341,18 @@ def test_explain_shows_limits(rt):
     assert r.returncode == 0, r
     assert "echo 268435456 > " in r.stderr and "/memory.limit_in_bytes" in r.stderr, r.stderr
     assert "echo 64 > " in r.stderr and "/pids.max" in r.stderr, r.stderr
+
+
+@pytest.mark.husk_only
+def test_hugetlb_unavailable_names_the_field(working):
+    # On this hybrid host hugetlb sits in cgroup v2 but is not enabled for the
+    # caller's children (cgroup.subtree_control): the limit can't be honoured.
+    rt = working
+    ctrl = Path("/sys/fs/cgroup/unified/cgroup.subtree_control")
+    if not ctrl.exists() or "hugetlb" in ctrl.read_text():
+        pytest.skip("hugetlb is usable here")
+    b = rt.bundle(args=("/probe", "pid"))
+    b.config["linux"]["resources"] = {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]}
+    r = rt.run(b)
+    assert r.returncode != 0
+    assert "linux.resources.hugepageLimits: the hugetlb controller is not available" in r.stderr, r
