@@ -157,6 +157,11 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         if ((r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err)) < 0)
                 goto fail;
         /* Limits first: the init is limited from its first instruction in the cgroup. */
+        /* As runc and crun: the device cgroup is always set, deny-all plus the
+         * config's rules plus the default rules (/dev/null, /dev/pts ...).
+         * Rootless, only rules the config asks for (and may fail). */
+        if (geteuid() == 0)
+                res->has_devices = true;
         if (!resources_empty(res)) {
                 struct res_apply_opts ro = { .what = RES_ALL, .path = "linux.resources" };
                 r = resources_apply(st->cgroup_dirs, res, &ro, err);
