@@ -158,6 +158,11 @@ static int memory_v1(struct ctx *c, const char *d, const struct resources *r)
                                  c->path);
         if (!memsw)
                 swap = 0;
+        if (limit > 0 && swap > 0 && swap < limit)
+                return error_msg(c->err, -EINVAL,
+                                 "%s.memory.swap: %" PRId64 " (memory+swap) is less than "
+                                 "memory.limit %" PRId64 "; raise the swap limit too",
+                                 c->path, swap, limit);
         if (limit && swap) {
                 /* The kernel keeps limit <= memsw: raise in the order that keeps it. */
                 uint64_t cur = 0;

@@ -249,6 +249,15 @@ def test_update_running(rt):
     r = rt.cmd("update", "-r", "-", cid, input=json.dumps({"pids": {"limit": 40}}).encode())
     assert r.returncode == 0, r
     assert read(d["pids"], "pids.max") == "40"
+    if rt.name != "crun" and (d["memory"] / "memory.memsw.limit_in_bytes").exists():
+        r = rt.cmd("update", "--memory", "64m", "--memory-swap", "96m", cid)
+        assert r.returncode == 0, r
+        assert read(d["memory"], "memory.limit_in_bytes") == str(64 * MiB)
+        assert read(d["memory"], "memory.memsw.limit_in_bytes") == str(96 * MiB)
+        # raising the limit above the memory+swap limit alone is refused
+        r = rt.cmd("update", "--memory", "200m", cid)
+        assert r.returncode != 0, r
+        assert read(d["memory"], "memory.limit_in_bytes") == str(64 * MiB)
     rt.delete(cid, force=True)
 
 
