@@ -682,7 +682,8 @@ static int devices_v2(struct ctx *c, const char *d, const struct resources *r)
         a.log_buf = (uint64_t)(uintptr_t)log;
         a.log_size = sizeof(log);
         a.log_level = 1;
-        explain("bpftool prog load <%zu instructions> /sys/fs/bpf/husk type cgroup/dev", n_insns);
+        /* No shell command loads a hand-written program: say what bpf(2) does. */
+        explain_note("bpf(BPF_PROG_LOAD): a cgroup/dev program of %zu instructions", n_insns);
         int pfd = bpf(BPF_PROG_LOAD, &a);
         if (pfd < 0) {
                 log[strcspn(log, "\n")] = '\0';
@@ -696,7 +697,9 @@ static int devices_v2(struct ctx *c, const char *d, const struct resources *r)
         a.attach_bpf_fd = (uint32_t)prog_fd;
         a.attach_type = BPF_CGROUP_DEVICE;
         a.attach_flags = BPF_F_ALLOW_MULTI;
-        explain("bpftool cgroup attach %s device pinned /sys/fs/bpf/husk multi", shq(d));
+        explain_note("bpf(BPF_PROG_ATTACH): attach it to %s as cgroup_device, multi "
+                     "(bpftool cgroup attach %s device id ID multi)",
+                     d, shq(d));
         int q = bpf(BPF_PROG_ATTACH, &a);
         if (q < 0)
                 return error_sys(c->err, q, "%s.devices: attach the device program to '%s'",
@@ -713,7 +716,8 @@ static int devices_v2(struct ctx *c, const char *d, const struct resources *r)
                 g.target_fd = (uint32_t)cg;
                 g.attach_bpf_fd = (uint32_t)ofd;
                 g.attach_type = BPF_CGROUP_DEVICE;
-                explain("bpftool cgroup detach %s device id %u", shq(d), old[i]);
+                explain("bpftool cgroup detach %s device id %u  # the previous rules", shq(d),
+                        old[i]);
                 (void)bpf(BPF_PROG_DETACH, &g);
         }
         return 0;
