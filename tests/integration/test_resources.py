@@ -365,3 +365,25 @@ def test_hugetlb_unavailable_names_the_field(working):
     r = rt.run(b)
     assert r.returncode != 0
     assert "linux.resources.hugepageLimits: the hugetlb controller is not available" in r.stderr, r
+
+
+@pytest.mark.husk_only
+@pytest.mark.parametrize("res,msg", [
+    ({"network": {"classID": 1048577}},
+     "linux.resources.network.classID: the net_cls controller is not available"),
+    ({"network": {"priorities": [{"name": "lo", "priority": 1}]}},
+     "linux.resources.network.priorities: the net_prio controller is not available"),
+    ({"rdma": {"mlx5_1": {"hcaHandles": 3}}},
+     "linux.resources.rdma: the rdma controller is not available"),
+])
+def test_unmounted_controller_names_the_field(working, res, msg):
+    # net_cls, net_prio and rdma are not mounted on this host
+    rt = working
+    for c in ("net_cls", "net_prio", "rdma"):
+        if cgroup_mount_of(c):
+            pytest.skip("%s is mounted here" % c)
+    b = rt.bundle(args=("/probe", "pid"))
+    b.config["linux"]["resources"] = res
+    r = rt.run(b)
+    assert r.returncode != 0
+    assert msg in r.stderr, r
