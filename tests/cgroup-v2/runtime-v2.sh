@@ -243,8 +243,17 @@ if start cpu && wait_out cpu spun=1; then
 fi
 
 # 7. update a running container
-bundle upd '{"memory": {"limit": 268435456}, "pids": {"limit": 100}}' '[]' /probe sleep 60
+bundle upd '{"memory": {"limit": 268435456}, "pids": {"limit": 100}}' "$devs" /probe sleep 60
 if start upd; then
+        if [ -e /dev/loop-control ]; then
+                expect "exec: device denied before update" "open:/dev/loop-control=EPERM" \
+                        "$($R exec upd /probe open /dev/loop-control 2>&1)"
+                echo '{"devices": [{"allow": true, "type": "c", "major": 10, "minor": 237, "access": "rw"}]}' |
+                        $R update -r - upd || bad "update -r devices" "exit $?"
+                # the old program must be gone: attached programs are ANDed
+                expect "exec: device allowed after update" "open:/dev/loop-control=OK" \
+                        "$($R exec upd /probe open /dev/loop-control 2>&1)"
+        fi
         $R update --memory 128m --pids-limit 20 --cpu-quota 20000 --cpu-period 100000 upd ||
                 bad "update" "exit $?"
         expect "update memory.max" 134217728 "$(rd $DIR/memory.max)"
