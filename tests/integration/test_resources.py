@@ -387,3 +387,25 @@ def test_unmounted_controller_names_the_field(working, res, msg):
     r = rt.run(b)
     assert r.returncode != 0
     assert msg in r.stderr, r
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="no fuse driver")
+def test_update_devices(rt):
+    skip_on("runc", "runc 1.1 update leaves device rules alone")
+    res = {"devices": [{"allow": False, "access": "rwm"}]}
+    b, cid, pid = start(rt, res, ("/probe", "sleep", "30"), devices=FUSE)
+
+    def try_open():
+        r = rt.cmd("exec", cid, "/probe", "open", "/dev/fuse")
+        assert r.returncode == 0, r
+        return r.probe()["open:/dev/fuse"]
+
+    assert try_open() == "EPERM"
+    f = rt.tmp / "dev.json"
+    f.write_text(json.dumps({"devices": [
+        {"allow": False, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"}]}))
+    r = rt.cmd("update", "-r", f, cid)
+    assert r.returncode == 0, r
+    assert try_open() == "OK"
+    rt.delete(cid, force=True)
