@@ -124,6 +124,7 @@ run_guest() {
 section "cgroup v2, for real, in a QEMU guest (../shared/tools/v2vm)"
 run_guest cgroup-v2-unit tests/cgroup-v2/run.sh
 run_guest cgroup-v2-runtime tests/cgroup-v2/runtime-smoke.sh
+run_guest cgroup-v2-resources tests/cgroup-v2/runtime-v2.sh
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -27,6 +27,7 @@
 static const struct rt_command *commands[] = {
         &rt_cmd_create, &rt_cmd_start,  &rt_cmd_run, &rt_cmd_state, &rt_cmd_kill,     &rt_cmd_delete,
         &rt_cmd_list,   &rt_cmd_exec,   &rt_cmd_ps,  &rt_cmd_spec,  &rt_cmd_features,
+        &rt_cmd_pause,  &rt_cmd_resume, &rt_cmd_update, &rt_cmd_events,
 };
 
 static int log_fd = -1;

@@ -20,6 +20,8 @@ struct rt_command {
 extern const struct rt_command rt_cmd_spec, rt_cmd_create, rt_cmd_start, rt_cmd_run,
         rt_cmd_state, rt_cmd_kill, rt_cmd_delete, rt_cmd_list, rt_cmd_exec, rt_cmd_ps,
         rt_cmd_features;
+/* runtime-cgroup.c */
+extern const struct rt_command rt_cmd_pause, rt_cmd_resume, rt_cmd_update, rt_cmd_events;
 
 /* Prints "husk-runtime: MSG" to stderr (and the --log file); returns 1. */
 int rt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -24,6 +24,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/hooks.h"
 #include "runtime/linux.h"
+#include "runtime/resources.h"
 #include "runtime/terminal.h"
 
 DEFINE_FREEP(struct spec, spec_free)
@@ -75,11 +76,6 @@ static int listen_fds_from_env(void)
         return (int)n;
 }
 
-static bool resources_given(const struct spec *s)
-{
-        return s->linux.resources && json_object_object_length(s->linux.resources) > 0;
-}
-
 /* Creates the container and leaves its state locked in *ret_st. */
 static int create_locked(const struct create_opts *o, struct container_state **ret_st,
                          struct spec **ret_spec, struct error *err)
@@ -112,8 +108,10 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         const struct spec_namespace *pidns = spec_find_namespace(s, CLONE_NEWPID);
         if (!o->sealed && (!pidns || pidns->path))
                 return error_msg(err, -ERESTART, "the init joins an existing pid namespace");
-        if (resources_given(s))
-                log_warn("linux.resources is accepted but not applied yet (no limits are set)");
+        _cleanup_(resources_freep) struct resources *res = NULL;
+        r = resources_parse(s->linux.resources, "linux.resources", &res, err);
+        if (r < 0)
+                return error_wrap(err, r, "%s", cfgpath);
         if (s->linux.seccomp)
                 log_warn("linux.seccomp is accepted but not applied yet");
 
@@ -158,6 +156,21 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
         if ((r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err)) < 0)
                 goto fail;
+        /* Limits first: the init is limited from its first instruction in the cgroup. */
+        /* As runc and crun: the device cgroup is always set, deny-all plus the
+         * config's rules plus the default rules (/dev/null, /dev/pts ...).
+         * Rootless, only rules the config asks for (and may fail). */
+        if (geteuid() == 0)
+                res->has_devices = true;
+        if (!resources_empty(res)) {
+                struct res_apply_opts ro = { .what = RES_ALL, .path = "linux.resources" };
+                r = resources_apply(st->cgroup_dirs, res, &ro, err);
+                for (char **w = ro.warnings; w && *w; w++)
+                        log_warn("%s", *w);
+                strv_free(ro.warnings);
+                if (r < 0)
+                        goto fail_cgroup;
+        }
 
         struct init_config c = {
                 .spec = s,

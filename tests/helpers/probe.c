@@ -10,6 +10,7 @@
  *   stat PATH  try-write PATH  read PATH  exists PATH  readlink PATH
  *   sleep SECS  exit CODE  kill-self SIG  fork N  getppid-loop SECS
  *   wait-signal  ready  watch-exe SECS
+ *   alloc MB  try-fork N  tick SECS  spin SECS  open PATH   (resource limits)
  *
  * Keys with a path look like "stat:/dev/null:type=chr". Errors are printed as
  * errno names ("write:/x=EROFS"). stdout is flushed after every command so a
@@ -76,6 +77,10 @@ static const char *errname(int e)
                 return "ELOOP";
         case ENOTTY:
                 return "ENOTTY";
+        case EAGAIN:
+                return "EAGAIN";
+        case ENOMEM:
+                return "ENOMEM";
         default: {
                 static char buf[32];
                 snprintf(buf, sizeof(buf), "E%d", e);
@@ -471,6 +476,79 @@ static void cmd_watch_exe(int secs)
         out("watched=%d", nseen);
 }
 
+/* Allocates mb MiB and touches every page, reporting progress per MiB. */
+static void cmd_alloc(int mb)
+{
+        out("alloc-start=%d", mb);
+        fflush(stdout);
+        for (int i = 0; i < mb; i++) {
+                char *p = malloc(1 << 20);
+                if (!p) {
+                        out("alloc.errno=%s", errname(errno));
+                        return;
+                }
+                for (int k = 0; k < (1 << 20); k += 4096)
+                        p[k] = 1;
+        }
+        out("allocated=%d", mb);
+}
+
+/* Forks n children that sleep; prints how many forks worked and the first error. */
+static void cmd_try_fork(int n)
+{
+        int ok = 0;
+        for (int i = 0; i < n; i++) {
+                pid_t pid = fork();
+                if (pid < 0) {
+                        out("fork.errno=%s", errname(errno));
+                        break;
+                }
+                if (pid == 0) {
+                        for (;;)
+                                pause();
+                }
+                ok++;
+        }
+        out("forked=%d", ok);
+}
+
+/* Prints tick=N every 20 ms for secs seconds. */
+static void cmd_tick(int secs)
+{
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (long n = 1;; n++) {
+                out("tick=%ld", n);
+                fflush(stdout);
+                usleep(20000);
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (now.tv_sec - start.tv_sec >= secs)
+                        break;
+        }
+}
+
+/* Burns CPU for secs seconds. */
+static void cmd_spin(int secs)
+{
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        volatile unsigned long x = 0;
+        do {
+                for (int i = 0; i < 1000000; i++)
+                        x += (unsigned long)i;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+        } while (now.tv_sec - start.tv_sec < secs);
+        out("spun=%d", secs);
+}
+
+static void cmd_open(const char *path)
+{
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        out("open:%s=%s", path, errname(fd < 0 ? errno : 0));
+        if (fd >= 0)
+                close(fd);
+}
+
 static void usage(const char *cmd)
 {
         fprintf(stderr, "probe: unknown command or missing argument '%s'\n", cmd);
@@ -568,7 +646,22 @@ int main(int argc, char **argv)
                         cmd_wait_signal();
                 else if (!strcmp(c, "ready"))
                         out("ready=1");
-                else if (!strcmp(c, "watch-exe")) {
+                else if (!strcmp(c, "alloc")) {
+                        NEED_ARG();
+                        cmd_alloc(atoi(arg));
+                } else if (!strcmp(c, "try-fork")) {
+                        NEED_ARG();
+                        cmd_try_fork(atoi(arg));
+                } else if (!strcmp(c, "tick")) {
+                        NEED_ARG();
+                        cmd_tick(atoi(arg));
+                } else if (!strcmp(c, "spin")) {
+                        NEED_ARG();
+                        cmd_spin(atoi(arg));
+                } else if (!strcmp(c, "open")) {
+                        NEED_ARG();
+                        cmd_open(arg);
+                } else if (!strcmp(c, "watch-exe")) {
                         NEED_ARG();
                         cmd_watch_exe(atoi(arg));
                 } else

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IS_HUSK, cgroup_mount_of, own_cgroups, skip_on
+from conftest import cgroup_mount_of, own_cgroups, skip_on
 
 
 def cgroups_of(pid):
@@ -109,8 +109,6 @@ def test_resources_accepted(rt):
     assert r.returncode == 0, r
 
 
-@pytest.mark.skipif(IS_HUSK, reason="husk-runtime applies linux.resources with issue 6 (limits); "
-                    "until then it accepts them and warns")
 def test_resources_applied(rt):
     b = rt.bundle(args=("/probe", "sleep", "30"))
     b.config["linux"]["resources"] = {
