@@ -84,6 +84,13 @@ if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; t
                 ASAN_OPTIONS=detect_leaks=1 run_pytest asan-integration -m asan tests/integration
 fi
 
+# ---- engines: Podman (conmon) and containerd (runc shim) driving the runtime
+if [ -d tests/engines ]; then
+        section "engine tests: podman, containerd (RUNTIME=${RUNTIME:-build/husk-runtime})"
+        run_pytest engines tests/engines
+fi
+# ---- end engines
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

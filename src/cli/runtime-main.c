@@ -58,12 +58,20 @@ static void write_log_line(const char *level, const char *msg)
 
 static bool debug_on;
 
+/*
+ * Warnings and debug messages go to the --log file when there is one, and only
+ * there, as runc does: callers like conmon hand the runtime the container's own
+ * stdio, so anything on our stderr would land in the container's log. Fatal
+ * errors (rt_fail) still go to both.
+ */
 static void sink(const char *level, const char *msg)
 {
         if (strcmp(level, "debug") == 0 && !debug_on)
                 return;
-        fprintf(stderr, "husk-runtime: %s: %s\n", level, msg);
-        write_log_line(level, msg);
+        if (log_fd >= 0)
+                write_log_line(level, msg);
+        else
+                fprintf(stderr, "husk-runtime: %s: %s\n", level, msg);
 }
 
 int rt_fail(const char *fmt, ...)

@@ -308,7 +308,8 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                 explain_note("waiting for 'start' (blocked reading exec.fifo)");
                 while ((n = read(c->fifo_fd, &b, 1)) < 0 && errno == EINTR)
                         ;
-                close(c->fifo_fd);
+                /* Kept open until the exec closes it (O_CLOEXEC): 'start' runs the
+                 * poststart hooks when our end goes, after startContainer. */
         }
         if (late) {
                 _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "created");
