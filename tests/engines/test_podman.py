@@ -330,3 +330,25 @@ def test_exec_interactive_tty(podman):
     assert code == 6, out
     assert "ex-42" in out
     assert "/dev/pts/" in out
+
+
+def test_create_errors_map_to_exit_codes(podman):
+    """Podman maps the runtime's create failure to 127 (no such command) and
+    126 (not executable) from its message, as for runc."""
+    r = podman(*podman.run_args("--rm", IMAGE, "/nonexistent"), check=False)
+    assert r.returncode == 127, r.stderr
+    r = podman(*podman.run_args("--rm", IMAGE, "/etc/passwd"), check=False)
+    assert r.returncode == 126, r.stderr
+    assert podman("ps", "-aq").stdout.strip() == ""
+
+
+def test_privileged_and_devices(podman):
+    # Podman's linux.devices[].fileMode carries the file type bits (020666).
+    r = podman(*podman.run_args("--rm", "--device", "/dev/null:/dev/mynull", IMAGE,
+                                "stat", "-c", "%F %t:%T %a", "/dev/mynull"))
+    assert r.stdout.strip() == "character special file 1:3 666"
+    r = podman(*podman.run_args("--rm", "--privileged", IMAGE,
+                                "sh", "-c", "grep CapEff /proc/self/status; ls /dev/kmsg"))
+    capeff = int(r.stdout.split()[1], 16)
+    assert capeff & (1 << 21) and capeff & (1 << 12), r.stdout  # SYS_ADMIN, NET_ADMIN
+    assert "/dev/kmsg" in r.stdout
