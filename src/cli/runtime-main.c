@@ -319,7 +319,7 @@ int runtime_main(int argc, char **argv)
                 usage(stdout);
                 return 0;
         }
-        fprintf(stderr, "husk-runtime: unknown command '%s'\n", name);
-        usage(stderr);
-        return 1;
+        /* One line, also in the --log file: engines show the runtime's error to the
+         * user (containerd: "OCI runtime pause failed: ..."), a whole usage text is noise. */
+        return rt_fail("unknown command '%s' (see 'husk-runtime --help')", name);
 }

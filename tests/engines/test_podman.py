@@ -352,3 +352,16 @@ def test_privileged_and_devices(podman):
     capeff = int(r.stdout.split()[1], 16)
     assert capeff & (1 << 21) and capeff & (1 << 12), r.stdout  # SYS_ADMIN, NET_ADMIN
     assert "/dev/kmsg" in r.stdout
+
+
+def test_restart_top_wait(podman):
+    name, cid = podman.start_detached("sleep", "1000")
+    pid1 = podman.inspect(name, "{{.State.Pid}}")
+    podman("restart", "-t", "0", name)
+    assert podman.inspect(name, "{{.State.Status}}") == "running"
+    assert podman.inspect(name, "{{.State.Pid}}") != pid1
+    assert "sleep 1000" in podman("top", name).stdout
+    podman("kill", name)
+    assert podman("wait", name).stdout.strip() == "137"  # podman kill sends SIGKILL
+    podman("rm", name)
+    assert cid not in runtime_state_ids(runtime_default_root())
