@@ -27,7 +27,7 @@ TIMEOUT = 60
 
 
 class Podman:
-    def __init__(self, tmp, cgroup_parent):
+    def __init__(self, tmp, cgroup_parent, supports_json=True):
         self.tmp = tmp
         self.cg = cgroup_parent
         (tmp / "tmp").mkdir()
@@ -41,8 +41,8 @@ class Podman:
             'cgroup_manager = "cgroupfs"\n'
             'tmp_dir = "%s"\n'
             # Podman passes --log/--log-format=json only to runtimes named here, as for runc.
-            'runtime_supports_json = ["crun", "runc", "%s"]\n'
-            % (tmp / "tmp", os.path.basename(RUNTIME)))
+            'runtime_supports_json = ["crun", "runc"%s]\n'
+            % (tmp / "tmp", ', "%s"' % os.path.basename(RUNTIME) if supports_json else ""))
         (tmp / "registries.conf").write_text("unqualified-search-registries = []\n")
         (tmp / "storage.conf").write_text(
             '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n'
@@ -88,10 +88,9 @@ class Podman:
         return p.read_text() if p.exists() else ""
 
 
-@pytest.fixture(scope="module")
-def podman(tmp_path_factory, rootfs_tar, cgroup_parent):
+def podman_instance(tmp_path_factory, rootfs_tar, cgroup_parent, supports_json):
     tmp = tmp_path_factory.mktemp("podman")
-    p = Podman(tmp, cgroup_parent)
+    p = Podman(tmp, cgroup_parent, supports_json)
     p("import", rootfs_tar, IMAGE)
     yield p
     p("rm", "-af", "-t", "0", check=False)
@@ -118,6 +117,17 @@ def podman(tmp_path_factory, rootfs_tar, cgroup_parent):
         problems.append("mounts left: %s" % mounts)
     shutil.rmtree(tmp, ignore_errors=True)
     assert not problems, "; ".join(problems)
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory, rootfs_tar, cgroup_parent):
+    yield from podman_instance(tmp_path_factory, rootfs_tar, cgroup_parent, True)
+
+
+@pytest.fixture(scope="module")
+def podman_stock(tmp_path_factory, rootfs_tar, cgroup_parent):
+    """Podman as configured out of the box for an unknown runtime name: no --log."""
+    yield from podman_instance(tmp_path_factory, rootfs_tar, cgroup_parent, False)
 
 
 def container_cgroup_dirs(podman, cid):
@@ -365,3 +375,19 @@ def test_restart_top_wait(podman):
     assert podman("wait", name).stdout.strip() == "137"  # podman kill sends SIGKILL
     podman("rm", name)
     assert cid not in runtime_state_ids(runtime_default_root())
+
+
+def test_output_is_clean_without_runtime_log(podman_stock):
+    """Without --log (podman's default for a runtime it does not know), the runtime's
+    stderr is the container's: anything it prints lands in the container output."""
+    r = podman_stock(*podman_stock.run_args("--rm", IMAGE, "sh", "-c", "echo out; echo err >&2"))
+    name, cid = podman_stock.start_detached("sh", "-c", "echo started; sleep 1000")
+    assert wait_for(lambda: "started" in podman_stock.logs(name))
+    logs = podman_stock.logs(name)
+    podman_stock("rm", "-f", "-t", "0", name)
+    if IS_HUSK and "husk-runtime: warning: linux." in r.stderr + logs:
+        pytest.xfail("husk-runtime prints 'not applied yet' warnings for linux.resources/"
+                     "seccomp on stderr when there is no --log; they reach the container's "
+                     "output until those features land")
+    assert (r.stdout, r.stderr) == ("out\n", "err\n")
+    assert logs == "started\n"
