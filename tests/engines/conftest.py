@@ -16,6 +16,9 @@ import hashlib
 import io
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
 import tarfile
 import time
@@ -253,3 +256,37 @@ def wait_for(pred, timeout=10, step=0.05):
             return v
         time.sleep(step)
     return pred()
+
+
+def pty_run(argv, script, env=None, timeout=30):
+    """Runs argv on a new pty, types `script` once a prompt ('#') shows (or after
+    3 s), and reads until the pty closes. Returns (exit status, output); the
+    status is None when it timed out (the process is killed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(argv[0], argv, env if env is not None else os.environ)
+        finally:
+            os._exit(127)
+    out, sent, start = b"", False, time.monotonic()
+    timed_out = True
+    while time.monotonic() - start < timeout:
+        if not sent and (b"#" in out or time.monotonic() - start > 3):
+            os.write(fd, script.encode())
+            sent = True
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the other side is gone
+                timed_out = False
+                break
+            if not chunk:
+                timed_out = False
+                break
+            out += chunk
+    os.close(fd)
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return (None if timed_out else os.waitstatus_to_exitcode(status)), out.decode(errors="replace")

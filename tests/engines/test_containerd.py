@@ -10,17 +10,14 @@ dir. The shim's socket directory /run/containerd/s is hard-coded in containerd
 """
 
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 
 import pytest
 
-from conftest import (IMAGE, RUNTIME, docker_archive, mounts_below, pids_matching,
+from conftest import (IMAGE, RUNTIME, docker_archive, mounts_below, pids_matching, pty_run,
                       runtime_has_command, runtime_state_ids, wait_for)
 
 CONTAINERD = shutil.which("containerd")
@@ -240,37 +237,9 @@ def test_pause_resume(ctd):
     ctd("containers", "delete", cid)
 
 
-def _pty_run(argv, script, timeout=30):
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
-    out, sent, start = b"", False, time.monotonic()
-    while time.monotonic() - start < timeout:
-        if not sent and (b"#" in out or time.monotonic() - start > 3):
-            os.write(fd, script.encode())
-            sent = True
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    os.close(fd)
-    if time.monotonic() - start >= timeout:
-        os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
-
-
 def test_run_and_exec_with_tty(ctd):
     cid = new_id()
-    code, out = _pty_run(ctd.argv(*ctd.run_args(cid, "--rm", "-t"), IMAGE, cid, "sh"),
+    code, out = pty_run(ctd.argv(*ctd.run_args(cid, "--rm", "-t"), IMAGE, cid, "sh"),
                          "echo hi-$((6*7)); tty; exit 7\n")
     assert code == 7, out
     assert "hi-42" in out and "/dev/pts/0" in out
@@ -278,7 +247,7 @@ def test_run_and_exec_with_tty(ctd):
     cid = new_id()
     ctd(*ctd.run_args(cid, "-d"), IMAGE, cid, "sleep", "1000")
     assert wait_for(lambda: ctd.task_status(cid) == "RUNNING")
-    code, out = _pty_run(ctd.argv("task", "exec", "-t", "--fifo-dir", ctd.fifo, "--exec-id", "t1",
+    code, out = pty_run(ctd.argv("task", "exec", "-t", "--fifo-dir", ctd.fifo, "--exec-id", "t1",
                                   cid, "sh"), "echo ex-$((6*7)); tty; exit 6\n")
     ctd("task", "kill", "-s", "SIGKILL", cid)
     wait_for(lambda: ctd.task_status(cid) == "STOPPED")

@@ -7,8 +7,6 @@ a cgroup parent below this process's cgroup (see conftest.py).
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -17,8 +15,8 @@ import uuid
 
 import pytest
 
-from conftest import (IMAGE, IS_HUSK, RUNTIME, mounts_below, pids_matching, runtime_default_root,
-                      runtime_has_command, runtime_state_ids, wait_for)
+from conftest import (IMAGE, IS_HUSK, RUNTIME, mounts_below, pids_matching, pty_run,
+                      runtime_default_root, runtime_has_command, runtime_state_ids, wait_for)
 
 PODMAN = shutil.which("podman")
 pytestmark = pytest.mark.skipif(PODMAN is None, reason="podman is not installed")
@@ -285,47 +283,10 @@ def test_resource_limits(podman):
     assert ok, "limits in the container's cgroup: %s (runtime log: %s)" % (got, oci_log)
 
 
-def _pty_run(argv, env, script, timeout=30):
-    """Runs argv on a new pty, types `script`, returns (exit status, output)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.execvpe(argv[0], argv, env)
-        finally:
-            os._exit(127)
-    out = b""
-    sent = False
-    end = time.monotonic() + timeout
-    try:
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if not sent and (b"#" in out or time.monotonic() > end - timeout + 3):
-                os.write(fd, script.encode())
-                sent = True
-            if r:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-    finally:
-        os.close(fd)
-        try:
-            _, status = os.waitpid(pid, os.WNOHANG if time.monotonic() >= end else 0)
-        except ChildProcessError:
-            status = 0
-        if time.monotonic() >= end:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return None, out.decode(errors="replace")
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
-
-
 def test_run_interactive_tty(podman):
     argv = podman.base + podman.run_args("-it", "--rm", IMAGE, "sh")
-    code, out = _pty_run(argv, podman.env, "echo hi-$((6*7)); tty; stty size; exit 5\n")
+    code, out = pty_run(argv, "echo hi-$((6*7)); tty; stty size; exit 5\n",
+                         env=podman.env)
     assert code == 5, out
     assert "hi-42" in out
     assert "/dev/pts/0" in out
@@ -335,7 +296,7 @@ def test_run_interactive_tty(podman):
 def test_exec_interactive_tty(podman):
     name, cid = podman.start_detached("sleep", "1000")
     argv = podman.base + ["exec", "-it", name, "sh"]
-    code, out = _pty_run(argv, podman.env, "echo ex-$((6*7)); tty; exit 6\n")
+    code, out = pty_run(argv, "echo ex-$((6*7)); tty; exit 6\n", env=podman.env)
     podman("rm", "-f", "-t", "0", name)
     assert code == 6, out
     assert "ex-42" in out
