@@ -310,6 +310,13 @@ def test_create_errors_map_to_exit_codes(podman):
     assert r.returncode == 127, r.stderr
     r = podman(*podman.run_args("--rm", IMAGE, "/etc/passwd"), check=False)
     assert r.returncode == 126, r.stderr
+    # A mount the runtime cannot make: the runtime's message reaches the user.
+    r = podman(*podman.run_args("--rm", "--cidfile", str(podman.tmp / "cid-badmount"),
+                                "-v", "/etc/passwd:/bin", IMAGE, "true"), check=False)
+    assert r.returncode == 126 and "/bin" in r.stderr, r.stderr
+    cid = (podman.tmp / "cid-badmount").read_text().strip()
+    assert cid not in runtime_state_ids(runtime_default_root())
+    assert not any(os.path.isdir(d) for d in container_cgroup_dirs(podman, cid))
     assert podman("ps", "-aq").stdout.strip() == ""
 
 
