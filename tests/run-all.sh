@@ -84,6 +84,47 @@ if [ -d tests/integration ] && ls tests/integration/test_*.py >/dev/null 2>&1; t
                 ASAN_OPTIONS=detect_leaks=1 run_pytest asan-integration -m asan tests/integration
 fi
 
+# --- image store and image commands (issue 3) ---
+if [ -d tests/image ]; then
+        section "image tests (HUSK=${HUSK:-build/husk})"
+        run_pytest image tests/image
+fi
+# --- end image ---
+
+# run_guest NAME SCRIPT: a script that prints "N passed, N failed" last and
+# exits 77 when the QEMU guest can't start here (then counted as one skip).
+run_guest() {
+        name=$1
+        shift
+        out=$("$@" 2>&1)
+        rc=$?
+        echo "$out" | grep -v '^ok ' | tail -n 20
+        if [ "$rc" -eq 77 ]; then
+                echo "$name: skipped (no QEMU guest here)"
+                skipped=$((skipped + 1))
+                return
+        fi
+        line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+        if [ -z "$line" ]; then
+                echo "$name: printed no summary (exit $rc)"
+                failed=$((failed + 1))
+                return
+        fi
+        p=${line%% passed*}
+        f=${line#*passed, }
+        f=${f%% failed*}
+        passed=$((passed + p))
+        failed=$((failed + f))
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+                echo "$name: exit $rc"
+                failed=$((failed + 1))
+        fi
+}
+
+section "cgroup v2, for real, in a QEMU guest (../shared/tools/v2vm)"
+run_guest cgroup-v2-unit tests/cgroup-v2/run.sh
+run_guest cgroup-v2-runtime tests/cgroup-v2/runtime-smoke.sh
+
 # ---- engines: Podman (conmon) and containerd (runc shim) driving the runtime
 if [ -d tests/engines ]; then
         section "engine tests: podman, containerd (RUNTIME=${RUNTIME:-build/husk-runtime})"

@@ -1,6 +1,188 @@
+/* husk: the engine's command line. Global options come before the command. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli/husk.h"
+#include "core/sys.h"
+#include "core/util.h"
+
+#define HUSK_VERSION "0.1.0"
+
+static const struct husk_command commands[] = {
+    {"history", cmd_history, "Show the history of an image"},
+    {"image", cmd_image,
+     "Manage images (ls, inspect, rm, tag, history, prune, import, load, save)"},
+    {"images", cmd_images, "List images"},
+    {"import", cmd_import, "Import a root filesystem tarball as an image"},
+    {"load", cmd_load, "Load images from a docker-archive or oci-archive tar"},
+    {"rmi", cmd_rmi, "Remove images"},
+    {"save", cmd_save, "Save images to a docker-archive or oci-archive tar"},
+    {"system", cmd_system, "Manage husk (df)"},
+    {"tag", cmd_tag, "Give an image another name"},
+};
+
+static void usage(FILE *out)
 {
-        fprintf(stderr, "husk: no commands yet\n");
-        return 1;
+        fprintf(out, "Usage: husk [OPTIONS] COMMAND [ARG...]\n\n"
+                     "A container engine with no daemon.\n\n"
+                     "Options:\n"
+                     "      --root DIR      where images and containers live (default "
+                     "/var/lib/husk, env HUSK_ROOT)\n"
+                     "      --runroot DIR   where runtime state lives (default /run/husk)\n"
+                     "      --explain       print each kernel-facing step as a shell command\n"
+                     "      --debug         print debug information\n"
+                     "  -v, --version       print the version\n"
+                     "  -h, --help          print this help\n\n"
+                     "Commands:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "\nRun 'husk COMMAND --help' for more on a command.\n");
+}
+
+int husk_fail(struct husk_ctx *ctx, const struct error *err)
+{
+        if (ctx->debug)
+                fprintf(stderr, "husk: debug: error code %d (%s)\n", err->code,
+                        err->code ? strerror(-err->code) : "none");
+        fprintf(stderr, "husk: %s%s%s\n", ctx->cmd ? ctx->cmd : "", ctx->cmd ? ": " : "",
+                err->msg[0] ? err->msg : "failed");
+        return HUSK_EXIT_FAIL;
+}
+
+int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "husk: %s: %s\nSee 'husk %s --help'.\n", ctx->cmd, msg, ctx->cmd);
+        return HUSK_EXIT_USAGE;
+}
+
+int husk_bad_option(struct husk_ctx *ctx)
+{
+        fprintf(stderr, "See 'husk %s --help'.\n", ctx->cmd);
+        return HUSK_EXIT_USAGE;
+}
+
+int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err)
+{
+        return store_open(ctx->root, ret, err);
+}
+
+static char *default_root(bool run)
+{
+        if (geteuid() == 0)
+                return xstrdup(run ? "/run/husk" : "/var/lib/husk");
+        const char *x = getenv(run ? "XDG_RUNTIME_DIR" : "XDG_DATA_HOME");
+        if (x && *x)
+                return xasprintf("%s/husk", x);
+        if (run)
+                return xasprintf("/tmp/husk-run-%u", (unsigned)geteuid());
+        const char *home = getenv("HOME");
+        return xasprintf("%s/.local/share/husk", home && *home ? home : "/tmp");
+}
+
+int main(int argc, char **argv)
+{
+        /* Deep trees in layers need one fd per level while removing them. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        static const struct option opts[] = {
+            {"root", required_argument, NULL, 'r'},
+            {"runroot", required_argument, NULL, 'R'},
+            {"explain", no_argument, NULL, 'e'},
+            {"debug", no_argument, NULL, 'D'},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        _cleanup_free_ char *root = NULL, *runroot = NULL;
+        struct husk_ctx ctx = {0};
+        int c;
+        while ((c = getopt_long(argc, argv, "+vhD", opts, NULL)) != -1) {
+                switch (c) {
+                case 'r':
+                        free(root);
+                        root = xstrdup(optarg);
+                        break;
+                case 'R':
+                        free(runroot);
+                        runroot = xstrdup(optarg);
+                        break;
+                case 'e':
+                        ctx.explain = true;
+                        break;
+                case 'D':
+                        ctx.debug = true;
+                        break;
+                case 'v':
+                        printf("husk version %s\n", HUSK_VERSION);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        fprintf(stderr, "See 'husk --help'.\n");
+                        return HUSK_EXIT_USAGE;
+                }
+        }
+        if (!root) {
+                const char *env = getenv("HUSK_ROOT");
+                root = env && *env ? xstrdup(env) : default_root(false);
+        }
+        if (!runroot)
+                runroot = default_root(true);
+        /* Relative paths are taken from the current directory, once. */
+        if (root[0] != '/') {
+                char cwd[4096];
+                if (!getcwd(cwd, sizeof(cwd))) {
+                        perror("husk: getcwd");
+                        return HUSK_EXIT_FAIL;
+                }
+                char *abs = xasprintf("%s/%s", cwd, root);
+                free(root);
+                root = abs;
+        }
+        ctx.root = root;
+        ctx.runroot = runroot;
+        if (ctx.explain)
+                explain_enable(STDERR_FILENO);
+        if (ctx.debug)
+                fprintf(stderr, "husk: debug: version %s, root '%s', runroot '%s'\n", HUSK_VERSION,
+                        ctx.root, ctx.runroot);
+        if (optind >= argc) {
+                usage(stderr);
+                return HUSK_EXIT_USAGE;
+        }
+        const char *name = argv[optind];
+        if (strcmp(name, "help") == 0) {
+                usage(stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+                if (strcmp(commands[i].name, name) == 0) {
+                        ctx.cmd = commands[i].name;
+                        int sub_argc = argc - optind;
+                        char **sub_argv = argv + optind;
+                        /* getopt names the program by argv[0] in its messages. */
+                        char prog[64];
+                        snprintf(prog, sizeof(prog), "husk %s", name);
+                        sub_argv[0] = prog;
+                        optind = 0; /* commands parse their own options from scratch */
+                        return commands[i].run(&ctx, sub_argc, sub_argv);
+                }
+        }
+        fprintf(stderr, "husk: '%s' is not a husk command.\nSee 'husk --help'.\n", name);
+        return HUSK_EXIT_USAGE;
 }

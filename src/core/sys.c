@@ -390,7 +390,8 @@ int sys_mount_bind_attr(const char *src, const char *target, const char *shown_t
                                AT_EMPTY_PATH | (recursive && a->idmap_recursive ? AT_RECURSIVE : 0),
                                MOUNT_ATTR_IDMAP, 0, a->userns_fd);
         if (r == 0 &&
-            syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            syscall(SYS_move_mount, fd, "", AT_FDCWD, target,
+                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
                 r = -errno;
         close(fd);
         return r;

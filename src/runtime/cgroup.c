@@ -858,6 +858,15 @@ static int rmdir_wait(const char *dir, int64_t deadline, struct error *err)
 /* Removes dir and every cgroup below it (a container may make its own), deepest first. */
 static int remove_tree(const char *dir, int64_t deadline, struct error *err)
 {
+        /* Most containers make no cgroups of their own: try the rmdir first and
+         * only list children when the kernel says the directory is busy. The
+         * explanation is printed by rmdir_wait for the attempt that counts. */
+        if (rmdir(dir) == 0 || errno == ENOENT) {
+                explain("rmdir %s", shq(dir));
+                return 0;
+        }
+        if (errno != EBUSY && errno != ENOTEMPTY)
+                return error_sys(err, -errno, "remove cgroup '%s'", dir);
         _cleanup_strv_ char **subs = NULL;
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {

@@ -279,8 +279,10 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
          * the host's /proc/sys writes to our own namespaces' values. */
         if (apply_sysctl(s, &err) < 0)
                 child_fail(sock, &err);
-        if (rootfs_finish(&rctx, c->no_pivot, &err) < 0)
+        if (rootfs_pivot(&rctx, c->no_pivot, &err) < 0)
                 child_fail(sock, &err);
+        /* The pty is made in the container's own devpts and bound onto /dev/console
+         * before rootfs_protect may make /dev or the root read-only (runc's order). */
         if (s->process.terminal) {
                 if (c->console_fd < 0) {
                         error_msg(&err, -EINVAL,
@@ -291,6 +293,8 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                         child_fail(sock, &err);
                 close(c->console_fd);
         }
+        if (rootfs_protect(&rctx, &err) < 0)
+                child_fail(sock, &err);
         struct exec_plan plan = { 0 };
         if (process_plan(&c->popts, &plan, &err) < 0)
                 child_fail(sock, &err);
@@ -308,8 +312,8 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                 explain_note("waiting for 'start' (blocked reading exec.fifo)");
                 while ((n = read(c->fifo_fd, &b, 1)) < 0 && errno == EINTR)
                         ;
-                /* Kept open until the exec closes it (O_CLOEXEC): 'start' runs the
-                 * poststart hooks when our end goes, after startContainer. */
+                /* Kept open (close-on-exec): start watches for it to close at the
+                 * exec, after the startContainer hooks, to order poststart. */
         }
         if (late) {
                 _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "created");

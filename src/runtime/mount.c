@@ -233,10 +233,20 @@ int mount_make_userns(const struct spec_id_mapping *uids, size_t n_uids,
                 return error_sys(err, r, "fork");
         }
         if (pid == 0) {
-                char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+                /* Its pid as the mounted /proc names it: in a new pid namespace
+                 * fork()'s answer is not the one /proc knows. */
+                char msg[32] = "n";
+                if (unshare(CLONE_NEWUSER) == 0) {
+                        ssize_t n = readlink("/proc/self", msg + 1, sizeof(msg) - 2);
+                        if (n > 0) {
+                                msg[0] = 'y';
+                                msg[n + 1] = '\0';
+                        }
+                }
+                char c;
                 close(ready[0]);
                 close(hold[1]);
-                if (write(ready[1], &c, 1) != 1)
+                if (write(ready[1], msg, sizeof(msg)) != (ssize_t)sizeof(msg))
                         _exit(1);
                 /* Stay until the parent has opened the namespace (EOF on hold). */
                 while (read(hold[0], &c, 1) < 0 && errno == EINTR)
@@ -245,28 +255,30 @@ int mount_make_userns(const struct spec_id_mapping *uids, size_t n_uids,
         }
         close(ready[1]);
         close(hold[0]);
-        char c = 'n';
+        char msg[32] = "n";
         int r = 0;
-        if (read(ready[0], &c, 1) != 1 || c != 'y')
+        if (read_all(ready[0], msg, sizeof(msg)) != (ssize_t)sizeof(msg) || msg[0] != 'y')
                 r = error_msg(err, -EPERM, "create a user namespace for the idmapped mount");
+        msg[sizeof(msg) - 1] = '\0';
         close(ready[0]);
         int fd = -EBADF;
         if (r == 0) {
                 char path[64], shown[64];
+                const char *proc_pid = msg + 1;
                 _cleanup_free_ char *u = map_text(uids, n_uids);
                 _cleanup_free_ char *g = map_text(gids, n_gids);
-                snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+                snprintf(path, sizeof(path), "/proc/%s/uid_map", proc_pid);
                 r = sys_write_file_at(AT_FDCWD, path, path, u);
                 if (r < 0) {
                         error_sys(err, r, "write '%s'", path);
                 } else {
-                        snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+                        snprintf(path, sizeof(path), "/proc/%s/gid_map", proc_pid);
                         r = sys_write_file_at(AT_FDCWD, path, path, g);
                         if (r < 0)
                                 error_sys(err, r, "write '%s'", path);
                 }
                 if (r == 0) {
-                        snprintf(shown, sizeof(shown), "/proc/%d/ns/user", (int)pid);
+                        snprintf(shown, sizeof(shown), "/proc/%s/ns/user", proc_pid);
                         fd = open(shown, O_RDONLY | O_CLOEXEC);
                         if (fd < 0)
                                 r = error_sys(err, -errno, "open '%s'", shown);

@@ -259,8 +259,6 @@ static int apply_user_and_caps(const struct process_opts *o, struct error *err)
         if (explain_on()) {
                 caps_string(c->inheritable, b, sizeof(b));
                 explain("setpriv --inh-caps %s", b);
-                caps_string(c->ambient, b, sizeof(b));
-                explain("setpriv --ambient-caps %s", b);
         }
         int r = capset_all(c);
         if (r < 0)
@@ -270,15 +268,29 @@ static int apply_user_and_caps(const struct process_opts *o, struct error *err)
         /* An ambient capability needs to be permitted and inheritable; runc's own
          * default spec lists ambient ones without inheritable, and runc skips
          * those that can't be raised. So do we. */
+        uint64_t raised = 0;
         for (int cap = 0; cap <= last; cap++)
-                if ((c->ambient & (1ULL << cap)) &&
-                    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+                if (c->ambient & (1ULL << cap)) {
+                        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0) {
+                                raised |= 1ULL << cap;
+                                continue;
+                        }
                         if (errno != EPERM)
                                 return error_sys(err, -errno, "raise ambient capability %s",
                                                  spec_cap_name(cap));
                         log_debug("ambient capability %s not raised: not inheritable",
                                   spec_cap_name(cap));
                 }
+        if (explain_on()) {
+                char skipped[2048];
+                caps_string(raised, b, sizeof(b));
+                caps_string(c->ambient & ~raised, skipped, sizeof(skipped));
+                if (raised != c->ambient)
+                        explain("setpriv --ambient-caps %s  # not raised (not inheritable): %s", b,
+                                skipped);
+                else
+                        explain("setpriv --ambient-caps %s", b);
+        }
         return 0;
 }
 

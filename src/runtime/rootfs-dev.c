@@ -154,15 +154,32 @@ int rootfs_dev_populate(const struct rootfs_ctx *ctx, int rootfd, struct error *
         return 0;
 }
 
-int rootfs_dev_console(const struct rootfs_ctx *ctx, int rootfd, struct error *err)
+/* Binds src onto /dev/console inside root (made as an empty file if missing). */
+static int bind_console(int rootfd, const char *src, bool via_proc, struct error *err)
 {
         _cleanup_close_ int fd = -EBADF;
         int r = safe_touch(rootfd, "/dev/console", 0666, &fd);
         if (r < 0)
                 return error_sys(err, r, "create '/dev/console'");
         char p[32];
-        r = sys_mount(ctx->console_path, fd_proc_path(fd, p), "/dev/console", NULL, MS_BIND, NULL);
+        /* After pivot_root the root is the container's: without a /proc there,
+         * the plain path can't lead out either. */
+        const char *target = via_proc ? fd_proc_path(fd, p) : "/dev/console";
+        r = sys_mount(src, target, "/dev/console", NULL, MS_BIND, NULL);
         if (r < 0)
-                return error_sys(err, r, "mount '%s' on '/dev/console'", ctx->console_path);
+                return error_sys(err, r, "mount '%s' on '/dev/console'", src);
         return 0;
+}
+
+int rootfs_dev_console(const struct rootfs_ctx *ctx, int rootfd, struct error *err)
+{
+        return bind_console(rootfd, ctx->console_path, true, err);
+}
+
+int rootfs_console(const char *pts_path, struct error *err)
+{
+        _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return error_sys(err, -errno, "open '/'");
+        return bind_console(rootfd, pts_path, access("/proc/self/fd", F_OK) == 0, err);
 }

@@ -3,9 +3,6 @@
 #include "core/error.h"
 #include "runtime/rootfs.h"
 
-/* The container path of a spec path (cleaned; "/dev/../x" -> "/x"). */
-#define ROOTFS_PATH_MAX 4096
-
 /* Creates the default devices and linux.devices under rootfd, then /dev/ptmx,
  * /dev/fd and the stdio symlinks. */
 int rootfs_dev_populate(const struct rootfs_ctx *ctx, int rootfd, struct error *err);

@@ -101,6 +101,52 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
         int r = check_proc_dest(dest, m, err);
         if (r < 0)
                 return r;
+        /* Fast path: the destination exists and no component is a symlink, so it
+         * resolved to exactly dest and the /proc check above already holds. */
+        int oflags = O_PATH | (file ? 0 : O_DIRECTORY);
+        bool clean = safe_path_is_clean(dest);
+        int q = clean ? safe_open_literal(s->rootfd, dest, oflags, &fd) : -EINVAL;
+        if (q == -ENOENT) {
+                /* Often only the last name is missing (a fresh tmpfs): make it in a
+                 * parent that has no symlinks either. */
+                char parent[PATH_MAX];
+                snprintf(parent, sizeof(parent), "%s", dest);
+                char *slash = strrchr(parent, '/');
+                _cleanup_close_ int pfd = -EBADF;
+                if (slash && slash[1]) {
+                        *slash = '\0';
+                        if (safe_open_literal(s->rootfd, *parent ? parent : "/",
+                                                 O_PATH | O_DIRECTORY, &pfd) == 0) {
+                                if (explain_on())
+                                        explain(file ? "install -D /dev/null %s" : "mkdir -p %s",
+                                                shq(dest));
+                                if (file) {
+                                        int c = openat(pfd, slash + 1,
+                                                       O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC |
+                                                           O_NOFOLLOW,
+                                                       0644);
+                                        if (c >= 0)
+                                                close(c);
+                                } else {
+                                        (void)mkdirat(pfd, slash + 1, 0755);
+                                }
+                                q = safe_open_literal(s->rootfd, dest, oflags, &fd);
+                        }
+                }
+        }
+        if (q == 0) {
+                struct stat st;
+                if (!file || (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode))) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+                close(TAKE_FD(fd));
+        }
+        if (explain_on()) {
+                _cleanup_close_ int probe = -EBADF;
+                if (safe_open(s->rootfd, dest, O_PATH, 0, &probe) == -ENOENT)
+                        explain(file ? "install -D /dev/null %s" : "mkdir -p %s", shq(dest));
+        }
         r = file ? safe_touch(s->rootfd, dest, 0644, &fd)
                  : safe_mkdir_p(s->rootfd, dest, 0755, &fd);
         if (r < 0)
@@ -195,9 +241,10 @@ static int bind_with_attrs(const struct setup *s, const struct spec_mount *m, co
         int r = sys_mount_bind_attr(m->source, target, dest, rec, &a);
         if (r == -ENOSYS || r == -EINVAL || r == -EPERM || r == -EOPNOTSUPP)
                 return error_sys(err, r,
-                                 "mount '%s' on '%s' with %s: the kernel refused the new mount API "
-                                 "attributes",
-                                 mount_what(m), dest, a.userns_fd >= 0 ? "an idmap" : "attributes");
+                                 "mount '%s' on '%s' with %s (the kernel or the filesystem may "
+                                 "not support it)",
+                                 mount_what(m), dest,
+                                 a.userns_fd >= 0 ? "an idmap" : "recursive mount attributes");
         if (r < 0)
                 return error_sys(err, r, "mount '%s' on '%s'", mount_what(m), dest);
         return 0;
@@ -396,10 +443,22 @@ static int mount_one(const struct setup *s, const struct spec_mount *m, struct e
         const char *type = m->type ? m->type : "";
         if (strcmp(type, "cgroup") == 0)
                 return mount_cgroup(s, m, dest, err);
-        if (strcmp(type, "sysfs") == 0 && s->ctx->userns && !s->ctx->netns) {
+        if (strcmp(type, "sysfs") == 0 && s->ctx->userns) {
                 /* sysfs belongs to the network namespace's owner: a user namespace
-                 * that shares the host's network may not mount it. */
-                explain_note("no network namespace of its own: binding the host's /sys");
+                 * that shares the host's network (or joined one it doesn't own)
+                 * may not mount it; runc binds the host's /sys then. */
+                if (s->ctx->netns) {
+                        struct error sub = {0};
+                        int r2 = mount_fs(s, m, dest, m->flags & ~(propagation_flags | MS_REC),
+                                          m->data, &sub);
+                        if (r2 != -EPERM) {
+                                if (r2 < 0)
+                                        *err = sub;
+                                return r2;
+                        }
+                }
+                explain_note("sysfs can't be mounted in this user namespace: binding the host's "
+                             "/sys");
                 struct spec_mount bm = *m;
                 bm.source = "/sys";
                 bm.type = NULL;
@@ -450,8 +509,10 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
         struct setup s = {.ctx = ctx, .rootfd = -EBADF};
-        if (!realpath(ctx->rootfs, s.root))
-                return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
+        /* ctx->rootfs is canonical already (rootfs.h): no realpath walk needed. */
+        if (ctx->rootfs[0] != '/' ||
+            snprintf(s.root, sizeof(s.root), "%s", ctx->rootfs) >= (int)sizeof(s.root))
+                return error_msg(err, -EINVAL, "rootfs '%s': not an absolute path", ctx->rootfs);
         explain_note("rootfs is %s", s.root);
         unsigned long prop =
             sp->linux.rootfs_propagation ? sp->linux.rootfs_propagation : MS_SLAVE | MS_REC;
@@ -520,15 +581,58 @@ static int readonly_path(const char *path, struct error *err)
         return 0;
 }
 
+/* Without pivot_root the host's mounts stay below the new root in this
+ * namespace. A full procfs or sysfs there would let the container mount new
+ * ones (the kernel allows it when a full one is visible), so, as runc does,
+ * they are detached, or covered with a tmpfs where that is not allowed. */
+static int hide_host_pseudo_fs(const char *root, struct error *err)
+{
+        struct mountinfo *mi = NULL;
+        size_t n = 0;
+        int r = mountinfo_read(&mi, &n);
+        if (r < 0)
+                return error_sys(err, r, "read '/proc/self/mountinfo'");
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                const char *mp = mi[i].mount_point;
+                if (strcmp(mi[i].root, "/") != 0 ||
+                    (strcmp(mi[i].fstype, "proc") != 0 && strcmp(mi[i].fstype, "sysfs") != 0) ||
+                    path_below(mp, root))
+                        continue;
+                r = mount_propagate(mp, NULL, MS_SLAVE | MS_REC);
+                if (r == -ENOENT || r == -EINVAL) {
+                        r = 0; /* already gone with a parent */
+                        continue;
+                }
+                if (r < 0) {
+                        error_sys(err, r, "make '%s' a slave", mp);
+                        break;
+                }
+                r = sys_umount(mp, NULL, MNT_DETACH);
+                if (r == -EINVAL || r == -EPERM) {
+                        r = sys_mount("tmpfs", mp, NULL, "tmpfs", 0, NULL);
+                        if (r < 0)
+                                error_sys(err, r, "cover '%s'", mp);
+                } else if (r < 0) {
+                        error_sys(err, r, "detach '%s'", mp);
+                }
+        }
+        mountinfo_free(mi, n);
+        return r;
+}
+
 static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
 {
         char root[PATH_MAX];
-        if (!realpath(ctx->rootfs, root))
-                return error_sys(err, -errno, "rootfs '%s'", ctx->rootfs);
+        if (ctx->rootfs[0] != '/' ||
+            snprintf(root, sizeof(root), "%s", ctx->rootfs) >= (int)sizeof(root))
+                return error_msg(err, -EINVAL, "rootfs '%s': not an absolute path", ctx->rootfs);
         int r = sys_chdir(root);
         if (r < 0)
                 return error_sys(err, r, "cd '%s'", root);
         if (no_pivot) {
+                r = hide_host_pseudo_fs(root, err);
+                if (r < 0)
+                        return r;
                 r = sys_mount(root, "/", NULL, NULL, MS_MOVE, NULL);
                 if (r < 0)
                         return error_sys(err, r, "move '%s' onto '/'", root);
@@ -563,12 +667,15 @@ static int enter_root(const struct rootfs_ctx *ctx, bool no_pivot, struct error 
         return 0;
 }
 
-int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+int rootfs_pivot(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        return enter_root(ctx, no_pivot, err);
+}
+
+int rootfs_protect(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
-        int r = enter_root(ctx, no_pivot, err);
-        if (r < 0)
-                return r;
+        int r;
         bool dev_bound;
         const struct spec_mount *dm = dev_mount(sp, &dev_bound);
         if (dm && (dm->flags & MS_RDONLY)) {
@@ -597,4 +704,12 @@ int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err
                         return error_sys(err, r, "set propagation of '/'");
         }
         return 0;
+}
+
+int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err)
+{
+        int r = rootfs_pivot(ctx, no_pivot, err);
+        if (r < 0)
+                return r;
+        return rootfs_protect(ctx, err);
 }

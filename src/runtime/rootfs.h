@@ -32,7 +32,7 @@
 
 struct rootfs_ctx {
         const struct spec *spec;
-        const char *rootfs;       /* absolute path of the bundle's rootfs (host view) */
+        const char *rootfs;       /* canonical absolute path (realpath) of the rootfs, host view */
         bool userns;              /* the container has its own user namespace */
         bool netns;               /* the container has its own network namespace */
         bool cgroupns;            /* the container has its own cgroup namespace */
@@ -42,3 +42,16 @@ struct rootfs_ctx {
 
 int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err);
 int rootfs_finish(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err);
+
+/* rootfs_finish() in halves, for a caller that acts in between as runc does
+ * (after pivot_root it sets up the console and writes linux.sysctl, and only
+ * then applies readonlyPaths, which usually cover /proc/sys):
+ *   rootfs_pivot()    pivot_root into the rootfs (chroot with no_pivot)
+ *   rootfs_console()  binds the pty slave pts_path (a container path such as
+ *                     "/dev/pts/0", made after rootfs_pivot()) onto /dev/console
+ *   rootfs_protect()  /dev read-only if asked, maskedPaths, readonlyPaths,
+ *                     root.readonly, and the final rootfsPropagation of "/"
+ * rootfs_finish() is rootfs_pivot() then rootfs_protect(). */
+int rootfs_pivot(const struct rootfs_ctx *ctx, bool no_pivot, struct error *err);
+int rootfs_console(const char *pts_path, struct error *err);
+int rootfs_protect(const struct rootfs_ctx *ctx, struct error *err);

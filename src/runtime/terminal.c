@@ -1,4 +1,5 @@
 #include "runtime/terminal.h"
+#include "runtime/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "core/safepath.h"
 #include "core/sys.h"
 #include "core/util.h"
 
@@ -72,29 +72,17 @@ int recv_fd(int sock, int *ret_fd)
         return 0;
 }
 
-/* Binds the pty slave onto /dev/console (created as an empty file if missing). */
+/* Binds the pty slave onto /dev/console (rootfs_console does the mount). */
 static int bind_console(int slave, struct error *err)
 {
         char name[64];
-        if (ptsname_r(slave, name, sizeof(name)) != 0) {
-                /* The slave fd came from TIOCGPTPEER: its path is in /proc/self/fd. */
-                char link[64];
-                snprintf(link, sizeof(link), "/proc/self/fd/%d", slave);
-                ssize_t n = readlink(link, name, sizeof(name) - 1);
-                if (n < 0)
-                        return error_sys(err, -errno, "find the pty's name");
-                name[n] = '\0';
-        }
-        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        _cleanup_close_ int target = -EBADF;
-        int r = root < 0 ? -errno : safe_touch(root, "/dev/console", 0600, &target);
-        if (r < 0)
-                return error_sys(err, r, "create /dev/console");
-        char fdp[32];
-        r = sys_mount(name, fd_proc_path(target, fdp), "/dev/console", NULL, MS_BIND, NULL);
-        if (r < 0)
-                return error_sys(err, r, "bind %s onto /dev/console", name);
-        return 0;
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", slave);
+        ssize_t n = readlink(link, name, sizeof(name) - 1);
+        if (n < 0)
+                return error_sys(err, -errno, "find the pty's name");
+        name[n] = '\0';
+        return rootfs_console(name, err);
 }
 
 int terminal_setup(int console_fd, const struct spec_process *p, bool console, struct error *err)

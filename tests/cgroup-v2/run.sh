@@ -9,7 +9,7 @@
 #   HUSK_UNIT_TIMING=1 tests/cgroup-v2/run.sh timing           # print timings
 set -u
 cd "$(dirname "$0")/../.."
-VM=${V2VM:-/work/shared/tools/v2vm/run-in-v2vm.sh}
+VM=${V2VM:-$(cd .. && pwd)/shared/tools/v2vm/run-in-v2vm.sh}
 BIN=${BIN:-build/tests/test-cgroup}
 
 if [ ! -x "$BIN" ]; then

@@ -449,6 +449,7 @@ static void cmd_watch_exe(int secs)
                 }
                 if (d)
                         closedir(d);
+                usleep(200); /* a scan takes about as long: short-lived processes are still seen */
                 for (int i = 0; i < nseen; i++) {
                         char path[64];
                         int wfd;

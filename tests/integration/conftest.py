@@ -532,6 +532,29 @@ class Runtime:
 
     # -- teardown
 
+    def our_cgroup_parents(self):
+        res = set()
+        mem = own_cgroups().get("memory", "/").rstrip("/")
+        for ctrl, own in own_cgroups().items():
+            mp = cgroup_mount_of(ctrl)
+            if not mp:
+                continue
+            for base in (mp + own.rstrip("/"), mp, mp + mem):
+                p = Path(base) / self.cgroup_parent
+                if p.exists():
+                    res.add(p)
+        return res
+
+    def pids_in_our_cgroups(self):
+        pids = set()
+        for parent in self.our_cgroup_parents():
+            for dp, _, _ in os.walk(parent):
+                try:
+                    pids.update(int(x) for x in Path(dp, "cgroup.procs").read_text().split())
+                except OSError:
+                    pass
+        return sorted(pids)
+
     def teardown(self):
         problems = []
         for cb in self.cleanups:
@@ -540,17 +563,23 @@ class Runtime:
             except Exception:
                 pass
         for cid in self.ids:
-            r = self.cmd("state", cid)
-            if r.returncode == 0:
-                d = self.cmd("delete", "--force", cid)
-                if d.returncode != 0:
-                    problems.append("delete --force %s failed: %s" % (cid, d.stderr.strip()))
-        # Processes: container processes, hooks and runtime calls carry the token.
+            try:
+                r = self.cmd("state", cid, timeout=10)
+                if r.returncode == 0:
+                    d = self.cmd("delete", "--force", cid, timeout=10)
+                    if d.returncode != 0:
+                        problems.append("delete --force %s failed: %s" % (cid, d.stderr.strip()))
+            except subprocess.TimeoutExpired as e:
+                problems.append("runtime hung in teardown: %s" % e)
+        # Processes: container processes, hooks and runtime calls carry the token;
+        # processes that cleared their environment are found in our cgroups.
+        def leftovers():
+            return sorted(set(pids_with_token(self.token)) | set(self.pids_in_our_cgroups()))
         end = time.time() + 5
-        left = pids_with_token(self.token)
+        left = leftovers()
         while left and time.time() < end:
             time.sleep(0.1)
-            left = pids_with_token(self.token)
+            left = leftovers()
         if left:
             desc = []
             for pid in left:
@@ -564,7 +593,7 @@ class Runtime:
                     pass
             problems.append("processes left behind: %s" % desc)
             end = time.time() + 3
-            while pids_with_token(self.token) and time.time() < end:
+            while leftovers() and time.time() < end:
                 time.sleep(0.05)
         # State entries.
         if self.root.exists():

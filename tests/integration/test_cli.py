@@ -142,3 +142,18 @@ def test_explain_prints_commands(rt):
     # husk moves the init in by itself ("echo 0 > .../tasks", cheaper than a parent
     # writing its pid to cgroup.procs); either is an honest explanation.
     assert "cgroup.procs" in text or "/tasks" in text
+
+
+def test_log_json(rt):
+    # Engines (containerd, podman) pass --log FILE --log-format json and read errors there.
+    log = rt.tmp / "runtime.log"
+    r = rt.cmd("--log", log, "--log-format", "json", "state", "nope-" + rt.token)
+    assert r.returncode != 0
+    lines = [json.loads(l) for l in log.read_text().splitlines() if l.strip()]
+    errors = [l for l in lines if l.get("level") == "error"]
+    assert errors and errors[-1]["msg"]
+
+
+def test_debug_flag_accepted(rt):
+    r = rt.cmd("--debug", "list")
+    assert r.returncode == 0, r

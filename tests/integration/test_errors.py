@@ -49,6 +49,25 @@ def bad_uid_type(b):
     b.process["user"]["uid"] = -1
 
 
+def unknown_rlimit(b):
+    b.process["rlimits"] = [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]
+
+
+def rlimit_soft_above_hard(b):
+    b.process["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 2000, "hard": 1000}]
+
+
+def duplicate_namespace(b):
+    b.config["linux"]["namespaces"].append({"type": "pid"})
+
+
+def bad_device_type(b):
+    b.config["linux"]["devices"] = [{"path": "/dev/x", "type": "q", "major": 1, "minor": 1}]
+
+
+# Configs crun 1.8 accepts at create (runc refuses them).
+CRUN_ACCEPTS = {"relative-cwd", "missing-args", "duplicate-namespace", "device-type"}
+
 # (name, breaker, JSON path husk must name)
 CASES = [
     ("invalid-json", break_json, "config.json"),
@@ -59,6 +78,10 @@ CASES = [
     ("empty-args", empty_args, "process.args"),
     ("mount-destination-type", bad_mount_destination, "mounts[0].destination"),
     ("negative-uid", bad_uid_type, "process.user.uid"),
+    ("unknown-rlimit", unknown_rlimit, "process.rlimits[0].type"),
+    ("rlimit-soft-above-hard", rlimit_soft_above_hard, "process.rlimits[0]"),
+    ("duplicate-namespace", duplicate_namespace, "linux.namespaces[5]"),
+    ("device-type", bad_device_type, "linux.devices[0].type"),
 ]
 
 
@@ -90,7 +113,7 @@ def assert_nothing_left(rt, b, cid):
 @pytest.mark.parametrize("name,breaker,jpath", CASES, ids=[c[0] for c in CASES])
 def test_bad_config_fails_cleanly(rt, name, breaker, jpath):
     b, cid, r = create_broken(rt, breaker)
-    if rt.name == "crun" and name in ("relative-cwd", "missing-args") and r.returncode == 0:
+    if rt.name == "crun" and name in CRUN_ACCEPTS and r.returncode == 0:
         pytest.skip("crun 1.8 accepts a config with %s at create" % name)
     assert r.returncode != 0, r
     assert r.stderr.strip(), "no error message"

@@ -2,10 +2,11 @@
 nothing of the runtime; its cwd and root are inside its rootfs."""
 
 import subprocess
+import time
 
 import pytest
 
-from conftest import Probe, skip_on
+from conftest import Probe, pids_with_token, skip_on
 
 
 def run_with_fds(rt, b, extra_args, env_extra=None, nfds=2):
@@ -107,3 +108,47 @@ def test_no_fd_targets_outside(rt):
     for k in ("fd.0", "fd.1", "fd.2"):
         assert str(rt.root) not in p[k]
     rt.delete(cid)
+
+
+def _token_pids_settle(rt, want, timeout=3):
+    # The process may exec the user's program just after `start` returns.
+    end = time.time() + timeout
+    got = pids_with_token(rt.token)
+    while sorted(got) != sorted(want) and time.time() < end:
+        time.sleep(0.05)
+        got = pids_with_token(rt.token)
+    return got
+
+
+def test_no_runtime_process_lingers(rt):
+    # After create / start / run -d return, the only process left is the container's.
+    b = rt.bundle(args=("/probe", "sleep", "30"))
+    cid = rt.create(b).cid
+    pid = rt.state(cid)["pid"]
+    # (runc's waiting init has a cleaned environment, so it may not carry the token.)
+    assert set(pids_with_token(rt.token)) <= {pid}
+    rt.start(cid)
+    assert _token_pids_settle(rt, [pid]) == [pid]
+    rt.delete(cid, force=True)
+    b2 = rt.bundle(args=("/probe", "sleep", "30"))
+    cid2 = rt.run_detached(b2).cid
+    pid2 = rt.state(cid2)["pid"]
+    assert _token_pids_settle(rt, [pid2]) == [pid2]
+    rt.delete(cid2, force=True)
+
+
+def test_exec_preserve_fds(rt):
+    b = rt.bundle(args=("/probe", "ready", "sleep", "30"))
+    cid = rt.run_detached(b).cid
+    rt.wait_output(b, "ready=1")
+    f = rt.tmp / "execfd"
+    f.write_text("exec fd\n")
+    argv = [rt.binary, "--root", str(rt.root), "exec", "--preserve-fds", "1", cid, "/probe", "fds",
+            "read", "/proc/self/fd/3"]
+    p = subprocess.run(["/bin/sh", "-c", 'exec "$@" 3<%s 4<%s' % (f, f), "sh"] + argv,
+                       capture_output=True, stdin=subprocess.DEVNULL, env=rt.env, timeout=30)
+    assert p.returncode == 0, p
+    out = Probe(p.stdout.decode())
+    assert out["fds"] == "0,1,2,3"
+    assert out["read:/proc/self/fd/3"] == "exec fd\\n"
+    rt.delete(cid, force=True)

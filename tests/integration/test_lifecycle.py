@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -42,8 +43,10 @@ def test_state_json_fields(rt):
     b.config["annotations"] = {"org.husk.test": "yes"}
     cid = rt.create(b).cid
     st = rt.state(cid)
-    for key in ("ociVersion", "id", "status", "pid", "bundle"):
+    for key in ("ociVersion", "id", "status", "pid", "bundle", "created", "owner"):
         assert key in st, st
+    # runc and crun: RFC 3339 in UTC with nanoseconds (runc) or microseconds (crun).
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", st["created"]), st
     assert st.get("annotations", {}).get("org.husk.test") == "yes"
     rt.start(cid)
     st = rt.state(cid)
@@ -213,6 +216,7 @@ def test_list(rt):
     assert by_id[c2]["status"] == "created"
     assert by_id[c1]["pid"] == rt.state(c1)["pid"]
     assert os.path.realpath(by_id[c1]["bundle"]) == os.path.realpath(b1.path)
+    assert by_id[c1]["created"] and "owner" in by_id[c1]
 
     r = rt.cmd("list", "-q", check=True)
     assert sorted(r.stdout.split()) == sorted([c1, c2])
@@ -313,4 +317,70 @@ def test_stopped_after_exit_then_delete(rt):
     rt.wait_status(cid, "stopped")
     r = rt.cmd("list", "--format", "json", check=True)
     assert [c["status"] for c in json.loads(r.stdout) if c["id"] == cid] == ["stopped"]
+    rt.delete(cid)
+
+
+def test_kill_created_container(rt):
+    b = rt.bundle(args=("/probe", "pid"))
+    cid = rt.create(b).cid
+    rt.kill(cid, "KILL")
+    rt.wait_status(cid, "stopped")
+    assert "pid=" not in b.stdout()
+    rt.delete(cid)
+
+
+def test_state_after_external_kill(rt):
+    b = rt.bundle(args=("/probe", "sleep", "30"))
+    cid = rt.run_detached(b).cid
+    pid = rt.state(cid)["pid"]
+    os.kill(pid, 9)
+    rt.wait_status(cid, "stopped")
+    rt.delete(cid)
+
+
+def test_delete_created_without_force(rt):
+    b = rt.bundle(args=("/probe", "pid"))
+    cid = rt.create(b).cid
+    pid = rt.state(cid)["pid"]
+    r = rt.delete(cid, check=False)
+    if r.returncode == 0:
+        # runc and crun delete a created container (killing its waiting init).
+        time.sleep(0.2)
+        assert not os.path.exists("/proc/%d" % pid) or proc_state(pid)[0] == "Z"
+        assert rt.state(cid, check=False).returncode != 0
+    else:
+        assert rt.state(cid)["status"] == "created"
+        rt.delete(cid, force=True)
+    assert "pid=" not in b.stdout()
+
+
+def test_run_forwards_signals(rt):
+    # A foreground `run` passes the signals it gets on to the container's process.
+    b = rt.bundle(args=("/probe", "wait-signal"))
+    b.write()
+    cid = rt.new_id()
+    p = subprocess.Popen([rt.binary, "--root", str(rt.root), "run", "--bundle", str(b.path), cid],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=rt.env)
+    try:
+        assert p.stdout.readline() == b"waiting=1\n"
+        time.sleep(0.2)
+        p.send_signal(10)  # SIGUSR1
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert b"signal=10" in out, (out, err)
+    assert p.returncode == 0
+
+
+def test_engine_flags_accepted(rt):
+    # What podman/containerd pass besides the basics.
+    b = rt.bundle(args=("/probe", "pid"))
+    pf = rt.tmp / "pid"
+    cid = rt.create(b, extra=("--no-new-keyring", "--pid-file", pf)).cid
+    rt.start(cid)
+    rt.wait_status(cid, "stopped")
+    assert "pid=1" in b.stdout()
     rt.delete(cid)

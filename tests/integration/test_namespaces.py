@@ -180,3 +180,41 @@ def test_time_namespace_offsets(rt):
     offs = {l.split()[0]: l.split()[1:] for l in p.all("timens")}
     assert offs["monotonic"] == ["259200", "0"]
     assert offs["boottime"] == ["7200", "500"]
+
+
+def test_join_pid_namespace_of_other_container(rt):
+    a = rt.bundle(args=("/probe", "ready", "sleep", "30"))
+    ca = rt.run_detached(a).cid
+    rt.wait_output(a, "ready=1")
+    pid = rt.state(ca)["pid"]
+    b = rt.bundle(args=("/probe", "pid", "ns", "read", "/proc/1/cmdline"))
+    b.set_namespace("pid", "/proc/%d/ns/pid" % pid)
+    r = rt.run(b)
+    assert r.returncode == 0, r
+    p = r.probe()
+    assert p["pid"] != "1"
+    assert p["ns.pid"] == str(os.stat("/proc/%d/ns/pid" % pid).st_ino)
+    assert p["read:/proc/1/cmdline"].startswith("/probe")
+    rt.delete(ca, force=True)
+
+
+def test_exec_in_user_namespace(rt):
+    b = rt.bundle(args=("/probe", "ready", "sleep", "30"))
+    b.set_namespace("user")
+    b.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    b.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    b.config["mounts"] = [m for m in b.config["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    cid = rt.run_detached(b).cid
+    rt.wait_output(b, "ready=1")
+    init = rt.state(cid)["pid"]
+    pf = rt.tmp / "exec.pid"
+    r = rt.cmd("exec", "-d", "--pid-file", pf, cid, "/probe", "sleep", "30",
+               files=(rt.tmp / "o", rt.tmp / "e"))
+    assert r.returncode == 0, r
+    pid = int(pf.read_text())
+    assert os.stat("/proc/%d/ns/user" % pid).st_ino == os.stat("/proc/%d/ns/user" % init).st_ino
+    assert os.stat("/proc/%d" % pid).st_uid == 200000
+    r = rt.cmd("exec", "--user", "1000:1000", cid, "/probe", "ids")
+    assert r.returncode == 0, r
+    assert r.probe()["uid"] == "1000"
+    rt.delete(cid, force=True)

@@ -12,7 +12,7 @@
 
 TEST(error_chain)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         error_sys(&err, -ENOENT, "open '%s'", "/x");
         error_wrap(&err, 0, "container '%s'", "web");
         CHECK_STR(err.msg, "container 'web': open '/x': No such file or directory");
@@ -21,7 +21,7 @@ TEST(error_chain)
 
 TEST(json_path_errors)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         struct json_object *o = NULL;
         CHECK(json_parse_string("cfg", "{\"a\": {\"b\": -1}}", &o, &err) == 0);
         struct json_object *a = NULL;
@@ -39,7 +39,7 @@ TEST(json_path_errors)
 
 TEST(json_u64_full_range)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         _cleanup_json_ struct json_object *o = NULL;
         CHECK(json_parse_string("cfg", "{\"x\": 18446744073709551615}", &o, &err) == 0);
         uint64_t v = 0;
@@ -62,6 +62,7 @@ TEST(safe_path_stays_in_root)
         _cleanup_close_ int root = open(tmpl, O_PATH | O_DIRECTORY | O_CLOEXEC);
         CHECK(root >= 0);
         /* An absolute symlink and a ".." walk must both land inside the root. */
+        struct stat st;
         CHECK(mkdirat(root, "etc", 0755) == 0);
         CHECK(symlinkat("/etc", root, "esc") == 0);
         CHECK(symlinkat("/nowhere", root, "dangling") == 0);
@@ -69,12 +70,24 @@ TEST(safe_path_stays_in_root)
         int fd = -1;
         CHECK(safe_mkdir_p(root, "esc/made", 0755, &fd) == 0);
         close(fd);
-        struct stat st;
         CHECK(fstatat(root, "etc/made", &st, 0) == 0);
         CHECK(access("/etc/made", F_OK) != 0);
-        /* A dangling symlink is not followed out, nor turned into a directory. */
-        CHECK(safe_mkdir_p(root, "dangling/x", 0755, &fd) < 0);
+        /* A dangling symlink is followed inside the root (as runc does): its
+         * target is created there, never on the host. */
+        CHECK(safe_mkdir_p(root, "dangling/x", 0755, &fd) == 0);
+        close(fd);
+        CHECK(fstatat(root, "nowhere/x", &st, 0) == 0 && S_ISDIR(st.st_mode));
         CHECK(access("/nowhere", F_OK) != 0);
+        /* A file target through a dangling absolute symlink lands inside too. */
+        CHECK(symlinkat("/etc/hostfile", root, "efile") == 0);
+        CHECK(safe_touch(root, "efile", 0644, &fd) == 0);
+        close(fd);
+        CHECK(fstatat(root, "etc/hostfile", &st, 0) == 0 && S_ISREG(st.st_mode));
+        CHECK(access("/etc/hostfile", F_OK) != 0);
+        /* A symlink loop ends with ELOOP. */
+        CHECK(symlinkat("loop2", root, "loop1") == 0);
+        CHECK(symlinkat("loop1", root, "loop2") == 0);
+        CHECK(safe_mkdir_p(root, "loop1/x", 0755, &fd) == -ELOOP);
         CHECK(safe_touch(root, "up/file", 0644, &fd) == 0);
         close(fd);
         CHECK(fstatat(root, "file", &st, 0) == 0);

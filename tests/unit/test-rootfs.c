@@ -1,6 +1,7 @@
 /* rootfs_prepare() + rootfs_finish() for real, on a busybox rootfs in a temp
  * dir, inside namespaces made for the test: the child checks the result from
  * inside the container and reports failures through a pipe. Needs root. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,11 +201,19 @@ static char **own_cgroup_dirs(void)
         return v;
 }
 
-/* Runs fn as pid 1 of new mount+pid namespaces (userns: inside a new user
- * namespace too, mapped 0-65535 by the parent, after a nosuid,nodev,noexec
- * tmpfs was mounted on f->src so its flags are locked). Returns the child's
+enum {
+        RUN_USERNS = 1,   /* inside a new user namespace, mapped 0-65535 by the parent */
+        RUN_SUBMOUNT = 2, /* a tmpfs on f->src/sub, for recursive binds */
+        RUN_CGROUPNS = 4, /* a cgroup namespace of its own */
+        RUN_NETNS = 8,    /* a network namespace of its own */
+};
+
+/* Runs fn as pid 1 of new mount+pid+ipc namespaces, after the test's own
+ * mount namespace was made private (nothing reaches the host even where "/"
+ * is shared). RUN_USERNS first mounts a nosuid,nodev,noexec tmpfs on f->src,
+ * so its flags are locked inside the user namespace. Returns the child's
  * failure report (empty on success). */
-static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
+static char *run_scenario(struct fixture *f, unsigned opts, scenario_fn fn)
 {
         int rep[2], up[2], ack[2];
         if (pipe2(rep, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0)
@@ -218,16 +228,26 @@ static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
                 close(ack[1]);
                 report_fd = rep[1];
                 child_failed = 0;
-                if (userns) {
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                        dprintf(report_fd, "  setup: %s\n", strerror(errno));
+                        _exit(1);
+                }
+                char p[PATH_MAX];
+                if (opts & RUN_SUBMOUNT) {
+                        snprintf(p, sizeof(p), "%s/sub", f->src);
+                        if (mkdir(p, 0755) < 0 || mount("tmpfs", p, "tmpfs", 0, "size=1m") < 0) {
+                                dprintf(report_fd, "  setup submount: %s\n", strerror(errno));
+                                _exit(1);
+                        }
+                }
+                if (opts & RUN_USERNS) {
                         char c = 'x';
-                        if (unshare(CLONE_NEWNS) < 0 ||
-                            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                            mount("tmpfs", f->src, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        if (mount("tmpfs", f->src, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                   "size=1m") < 0) {
                                 dprintf(report_fd, "  setup: %s\n", strerror(errno));
                                 _exit(1);
                         }
-                        char p[PATH_MAX];
                         snprintf(p, sizeof(p), "%s/file", f->src);
                         if (write_text(p, "hello") < 0 || unshare(CLONE_NEWUSER) < 0 ||
                             write(up[1], &c, 1) != 1 || read(ack[0], &c, 1) != 1) {
@@ -235,7 +255,9 @@ static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
                                 _exit(1);
                         }
                 }
-                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) < 0) {
+                if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                            (opts & RUN_CGROUPNS ? CLONE_NEWCGROUP : 0) |
+                            (opts & RUN_NETNS ? CLONE_NEWNET : 0)) < 0) {
                         dprintf(report_fd, "  unshare: %s\n", strerror(errno));
                         _exit(1);
                 }
@@ -255,7 +277,7 @@ static char *run_scenario(struct fixture *f, bool userns, scenario_fn fn)
         close(rep[1]);
         close(up[1]);
         close(ack[0]);
-        if (userns) {
+        if (opts & RUN_USERNS) {
                 char c;
                 if (read(up[0], &c, 1) == 1) {
                         char p[64];
@@ -550,7 +572,7 @@ TEST(rootfs_full_container)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_full);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_full);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -617,7 +639,7 @@ static void scenario_userns(struct fixture *f)
 
 static const char *const userns_explained[] = {
     "$ mount --bind /dev/null /dev/null\n",
-    "# no network namespace of its own: binding the host's /sys\n",
+    "# sysfs can't be mounted in this user namespace: binding the host's /sys\n",
     "$ mount --rbind /sys /sys\n",
     "$ mount -o remount,bind,ro,nosuid,nodev,noexec /data\n",
     "$ mount -o remount,bind,ro /\n",
@@ -629,7 +651,7 @@ TEST(rootfs_user_namespace)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, true, scenario_userns);
+        _cleanup_free_ char *report = run_scenario(&f, RUN_USERNS, scenario_userns);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -649,14 +671,24 @@ static void scenario_no_pivot(struct fixture *f)
         struct spec_mount all[16];
         struct spec sp;
         fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        all[1].flags |= MS_RDONLY; /* /dev */
         sp.root_readonly = true;
         sp.linux.rootfs_propagation = MS_PRIVATE | MS_REC;
         struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
         struct error err = {0};
+        _cleanup_close_ int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        EXPECT(oldroot >= 0 && faccessat(oldroot, "proc/self", F_OK, 0) == 0);
         if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, true, &err) < 0) {
                 dprintf(report_fd, "  %s\n", err.msg);
                 _exit(1);
         }
+        /* The host's procfs and sysfs under the old root were detached. */
+        EXPECT(faccessat(oldroot, "proc/self", F_OK, 0) < 0);
+        EXPECT(faccessat(oldroot, "sys/kernel", F_OK, 0) < 0);
+        EXPECT(access("/proc/self", F_OK) == 0 && access("/sys/kernel", F_OK) == 0);
+        /* /dev was asked read-only: filled first, then remounted. */
+        EXPECT(creat_fails_erofs("/dev/x"));
+        EXPECT(write_text("/dev/shm/x", "x") == 0);
         EXPECT(access("/bin/busybox", X_OK) == 0);
         EXPECT(access(f->dir, F_OK) < 0);
         EXPECT(creat_fails_erofs("/etc/x"));
@@ -673,7 +705,7 @@ TEST(rootfs_no_pivot_readonly_root)
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_no_pivot);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_no_pivot);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -681,8 +713,189 @@ TEST(rootfs_no_pivot_readonly_root)
         fixture_remove(&f);
 }
 
-/* "mnt -> <host dir>" in the image: resolved inside the rootfs it dangles, so
- * the mount is refused instead of landing on the host directory. */
+/* A user namespace with its own network namespace mounts a real sysfs. */
+static void scenario_userns_netns(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root, .userns = true, .netns = true};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        /* Only the new namespace's loopback: not the host's /sys. */
+        EXPECT(access("/sys/class/net/lo", F_OK) == 0);
+        int links = 0;
+        DIR *d = opendir("/sys/class/net");
+        EXPECT(d != NULL);
+        for (struct dirent *e; d && (e = readdir(d));)
+                links += e->d_name[0] != '.';
+        if (d)
+                closedir(d);
+        EXPECT(links == 1);
+        struct statvfs sv;
+        EXPECT(statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY));
+}
+
+TEST(rootfs_user_and_network_namespace)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report =
+            run_scenario(&f, RUN_USERNS | RUN_NETNS, scenario_userns_netns);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* rootfs_pivot(), then what runc does in between (console, sysctl), then
+ * rootfs_protect(). */
+static void scenario_split(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        all[1].flags |= MS_RDONLY; /* /dev: read-only only after the console exists */
+        char *ro[] = {"/proc/sys", NULL};
+        sp.linux.readonly_paths = ro;
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_pivot(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        /* A pty of the container's own devpts, as runc makes it. */
+        int ptm = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        EXPECT(ptm >= 0 && unlockpt(ptm) == 0);
+        char *pts = ptm >= 0 ? ptsname(ptm) : NULL;
+        EXPECT(pts && str_startswith(pts, "/dev/pts/"));
+        EXPECT(pts && rootfs_console(pts, &err) == 0);
+        struct stat st, pst;
+        EXPECT(pts && stat(pts, &pst) == 0 && stat("/dev/console", &st) == 0 &&
+               st.st_rdev == pst.st_rdev && major(st.st_rdev) == 136);
+        /* sysctl goes here: /proc/sys is still writable (a UTS namespace of
+         * the test's own, and nothing is written). */
+        int fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
+        EXPECT(fd >= 0);
+        if (fd >= 0)
+                close(fd);
+        if (rootfs_protect(&ctx, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
+        EXPECT(fd < 0 && errno == EROFS);
+        if (fd >= 0)
+                close(fd);
+        EXPECT(creat_fails_erofs("/dev/x"));
+        if (ptm >= 0)
+                close(ptm);
+}
+
+TEST(rootfs_split_finish)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_split);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* A cgroup namespace: v1 hierarchies (or cgroup2) are mounted, not bound. */
+static void scenario_cgroupns(struct fixture *f)
+{
+        struct spec_mount extra[] = {
+            MNT("/sys/fs/cgroup", "cgroup", "cgroup", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL),
+        };
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        _cleanup_strv_ char **cg = own_cgroup_dirs();
+        struct rootfs_ctx ctx = {
+            .spec = &sp, .rootfs = f->root, .cgroupns = true, .cgroup_dirs = cg};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        struct statfs sf;
+        EXPECT(statfs("/sys/fs/cgroup", &sf) == 0);
+        if (sf.f_type == TMPFS_MAGIC) {
+                EXPECT(statfs("/sys/fs/cgroup/memory", &sf) == 0 &&
+                       sf.f_type == CGROUP_SUPER_MAGIC);
+                EXPECT(access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0);
+                /* Mounted in the namespace: its root is the container's cgroup. */
+                _cleanup_free_ char *line = mountinfo_line("/sys/fs/cgroup/memory");
+                EXPECT(line && strstr(line, " / /sys/fs/cgroup/memory "));
+                struct statvfs sv;
+                EXPECT(statvfs("/sys/fs/cgroup/memory", &sv) == 0 && !(sv.f_flag & ST_RDONLY));
+        } else {
+                EXPECT(sf.f_type == CGROUP2_SUPER_MAGIC);
+                EXPECT(access("/sys/fs/cgroup/cgroup.procs", F_OK) == 0);
+        }
+}
+
+TEST(rootfs_cgroup_namespace)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, RUN_CGROUPNS, scenario_cgroupns);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* rootfsPropagation "rshared": pivot_root still works and "/" ends shared. */
+static void scenario_rshared(struct fixture *f)
+{
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, NULL, 0, all);
+        sp.linux.rootfs_propagation = MS_SHARED | MS_REC;
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        _cleanup_free_ char *root = mountinfo_line("/");
+        EXPECT(root && strstr(root, " shared:"));
+        _cleanup_free_ char *proc = mountinfo_line("/proc");
+        EXPECT(proc && strstr(proc, " shared:"));
+}
+
+TEST(rootfs_rshared_propagation)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_rshared);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
+/* "mnt -> <host dir>" in the image: resolved inside the rootfs (as runc
+ * does), the missing directories are made there and the mount lands there,
+ * never on the host directory. */
 static void scenario_symlink_out(struct fixture *f)
 {
         struct spec_mount extra[] = {
@@ -694,22 +907,23 @@ static void scenario_symlink_out(struct fixture *f)
         struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
         struct error err = {0};
         int r = rootfs_prepare(&ctx, &err);
-        EXPECT(r < 0);
-        EXPECT(strstr(err.msg, "'/mnt/evil'") != NULL);
-        char p[PATH_MAX];
+        EXPECT(r == 0);
+        char p[PATH_MAX], inside[PATH_MAX * 2];
+        snprintf(inside, sizeof(inside), "%s%s/evil", f->root, f->victim);
+        EXPECT(is_mount(inside));
         snprintf(p, sizeof(p), "%s/evil", f->victim);
         EXPECT(access(p, F_OK) < 0);
         EXPECT(!is_mount(p));
         EXPECT(!is_mount(f->victim));
 }
 
-TEST(rootfs_symlink_out_of_root_refused)
+TEST(rootfs_symlink_out_of_root_lands_inside)
 {
         if (!require_root())
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_symlink_out);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_symlink_out);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
@@ -740,17 +954,158 @@ static void scenario_proc_rule(struct fixture *f)
         EXPECT(strstr(err.msg, "inside /proc") != NULL);
 }
 
+/* Errors name the mount; destinations are cleaned before use. */
+static void scenario_errors(struct fixture *f)
+{
+        struct spec_mount one[] = {MNT("/x", "bind", "/nonexistent-husk-source", MS_BIND, NULL)};
+        struct spec sp = {.mounts = one, .n_mounts = 1};
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        struct error err = {0};
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENOENT);
+        EXPECT(strcmp(err.msg, "mount '/nonexistent-husk-source' on '/x': No such file or "
+                               "directory") == 0);
+        struct rootfs_ctx rel = {.spec = &sp, .rootfs = "relative/root"};
+        EXPECT(rootfs_prepare(&rel, &err) == -EINVAL);
+        one[0] = (struct spec_mount)MNT("/y", "nosuchfs", "thing", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENODEV);
+        EXPECT(strcmp(err.msg, "mount 'thing' on '/y': No such device") == 0);
+        one[0] = (struct spec_mount)MNT("/", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -EINVAL);
+        /* A file where a directory is needed. */
+        one[0] = (struct spec_mount)MNT("/bin/busybox/sub", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == -ENOTDIR);
+        EXPECT(strstr(err.msg, "'/bin/busybox/sub'") != NULL);
+        /* "..", "." and "//" are cleaned lexically and stay inside. */
+        one[0] = (struct spec_mount)MNT("/../../a/.//b/../c", "tmpfs", "tmpfs", 0, NULL);
+        EXPECT(rootfs_prepare(&ctx, &err) == 0);
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/a/c", f->root);
+        EXPECT(is_mount(p));
+}
+
+TEST(rootfs_errors_name_the_mount)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_errors);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        fixture_remove(&f);
+}
+
 TEST(rootfs_proc_destinations)
 {
         if (!require_root())
                 return;
         struct fixture f;
         CHECK(fixture_make(&f));
-        _cleanup_free_ char *report = run_scenario(&f, false, scenario_proc_rule);
+        _cleanup_free_ char *report = run_scenario(&f, 0, scenario_proc_rule);
         if (*report) {
                 printf("%s", report);
                 *unit_failed = 1;
         }
+        fixture_remove(&f);
+}
+
+static bool idmap_supported;
+
+/* Whether this kernel can idmap a mount of path's filesystem (tmpfs only
+ * since 6.3): the idmap is tried on a detached clone, which vanishes. */
+static bool probe_idmap(const char *path)
+{
+        struct spec_id_mapping map = {.container_id = 0, .host_id = 1000, .size = 1};
+        struct error err = {0};
+        _cleanup_close_ int userns = -EBADF;
+        if (mount_make_userns(&map, 1, &map, 1, &userns, &err) < 0)
+                return false;
+        _cleanup_close_ int tree =
+            (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return false;
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
+        return syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0;
+}
+
+/* The new mount API: a recursive read-only rbind and an idmapped bind. */
+static void scenario_new_api(struct fixture *f)
+{
+        struct spec_mount extra[] = {
+            MNT("/rro", "bind", f->src, MS_BIND | MS_REC, NULL),
+            MNT("/idm", "bind", f->src, MS_BIND, NULL),
+            MNT("/nosym", "tmpfs", "tmpfs", 0, NULL),
+        };
+        extra[0].rro = true;
+        struct spec_id_mapping map = {.container_id = 0, .host_id = 1000, .size = 1};
+        extra[1].idmap = idmap_supported;
+        extra[1].uid_mappings = extra[1].gid_mappings = &map;
+        extra[1].n_uid_mappings = extra[1].n_gid_mappings = 1;
+        extra[2].attr_set = MOUNT_ATTR_NOSYMFOLLOW;
+        struct spec_mount all[16];
+        struct spec sp;
+        fill_spec(&sp, extra, ARRAY_SIZE(extra), all);
+        struct rootfs_ctx ctx = {.spec = &sp, .rootfs = f->root};
+        int efd = open(f->explain, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        EXPECT(efd >= 0);
+        explain_enable(efd);
+        struct error err = {0};
+        if (rootfs_prepare(&ctx, &err) < 0 || rootfs_finish(&ctx, false, &err) < 0) {
+                dprintf(report_fd, "  %s\n", err.msg);
+                _exit(1);
+        }
+        explain_enable(-1);
+        close(efd);
+        /* rro: the submount is read-only too, which MS_RDONLY can't do. */
+        EXPECT(creat_fails_erofs("/rro/x"));
+        EXPECT(creat_fails_erofs("/rro/sub/x"));
+        EXPECT(is_mount("/rro/sub"));
+        /* idmap: the on-disk owner is the container id; 0 shows as host 1000,
+         * and 1000 has no mapping (the overflow id). */
+        struct stat st;
+        if (idmap_supported) {
+                EXPECT(stat("/idm/file", &st) == 0 && st.st_uid == 1000 && st.st_gid == 1000);
+                EXPECT(stat("/idm/owned", &st) == 0 && st.st_uid == 65534);
+                _cleanup_free_ char *line = mountinfo_line("/idm");
+                EXPECT(line && strstr(line, "idmapped"));
+        }
+        EXPECT(stat("/rro/file", &st) == 0 && st.st_uid == 0);
+        /* attr_set without a bind goes through mount_setattr on the mount. */
+        EXPECT(symlink("/etc", "/nosym/l") == 0);
+        EXPECT(open("/nosym/l/.", O_PATH | O_CLOEXEC) < 0 && errno == ELOOP);
+}
+
+/* The idmap line first: it is left out where idmaps can't be tested. */
+static const char *const new_api_explained[] = {
+    "$ mount --bind -o 'X-mount.idmap=u:0:1000:1 g:0:1000:1' ",
+    "$ mount --rbind -o ro=recursive ",
+    "$ mount -o remount,bind,nosymfollow /nosym\n",
+};
+
+TEST(rootfs_new_mount_api)
+{
+        if (!require_root())
+                return;
+        struct fixture f;
+        CHECK(fixture_make(&f));
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/owned", f.src);
+        CHECK(write_text(p, "x") == 0 && chown(p, 1000, 1000) == 0);
+        idmap_supported = probe_idmap(f.src);
+        if (!idmap_supported)
+                printf("  no idmapped mounts of %s here: idmap part skipped\n", f.src);
+        _cleanup_free_ char *report = run_scenario(&f, RUN_SUBMOUNT, scenario_new_api);
+        if (*report) {
+                printf("%s", report);
+                *unit_failed = 1;
+        }
+        report_fd = STDOUT_FILENO;
+        child_failed = 0;
+        check_explained(f.explain, new_api_explained + !idmap_supported,
+                        ARRAY_SIZE(new_api_explained) - !idmap_supported);
+        CHECK(!child_failed);
         fixture_remove(&f);
 }
 

@@ -1,0 +1,288 @@
+/* husk rmi / image rm, husk tag, husk image prune, husk system df. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/format.h"
+#include "cli/husk.h"
+#include "core/util.h"
+#include "image/image.h"
+#include "image/ref.h"
+
+static void print_untagged(const char *full)
+{
+        struct image_ref ref = {0};
+        struct error e = {0};
+        if (image_ref_parse(full, false, &ref, &e) == 0) {
+                _cleanup_free_ char *fam = image_ref_familiar(&ref);
+                printf("Untagged: %s\n", fam);
+                image_ref_free(&ref);
+        } else {
+                printf("Untagged: %s\n", full);
+        }
+}
+
+/* Removes one image (by name: only that name unless it is the last). */
+static int rmi_one(struct store *s, const char *what, bool force, struct error *err)
+{
+        _cleanup_(image_free) struct image img = {0};
+        _cleanup_free_ char *name = NULL;
+        int r = image_lookup(s, what, &img, &name, err);
+        if (r < 0)
+                return r;
+        size_t nnames = strv_len(img.names);
+        if (name && nnames > 1) {
+                r = image_untag(s, name, err);
+                if (r < 0)
+                        return r;
+                print_untagged(name);
+                return 0;
+        }
+        if (!name && nnames > 1 && !force)
+                return error_msg(err, -EBUSY,
+                                 "conflict: unable to delete %.12s (must be forced) - image is "
+                                 "referenced in multiple repositories",
+                                 digest_hex(img.id));
+        r = db_begin(s->db, err);
+        if (r < 0)
+                return r;
+        r = image_delete(s, img.id, err);
+        if (r < 0) {
+                db_rollback(s->db);
+                return r;
+        }
+        r = db_commit(s->db, err);
+        if (r < 0)
+                return r;
+        for (char **n = img.names; n && *n; n++)
+                print_untagged(*n);
+        printf("Deleted: %s\n", img.id);
+        return 0;
+}
+
+int cmd_rmi(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"force", no_argument, NULL, 'f'},
+            {"no-prune", no_argument, NULL, 'n'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool force = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+                if (c == 'f') {
+                        force = true;
+                } else if (c == 'n') {
+                        continue;
+                } else if (c == 'h') {
+                        printf("Usage: husk rmi [-f] IMAGE...\n\nRemove images. A name removes "
+                               "only that name while the image has others;\nan id removes the "
+                               "image (-f when it has several names).\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (optind >= argc)
+                return husk_usage_error(ctx, "want at least one IMAGE");
+        struct error err = {0};
+        _cleanup_store_ struct store *s = NULL;
+        if (husk_open_store(ctx, &s, &err) < 0)
+                return husk_fail(ctx, &err);
+        int status = 0;
+        for (int i = optind; i < argc; i++)
+                if (rmi_one(s, argv[i], force, &err) < 0)
+                        status = husk_fail(ctx, &err);
+        if (store_gc(s, NULL, &err) < 0)
+                status = husk_fail(ctx, &err);
+        return status;
+}
+
+int cmd_tag(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {}};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: husk tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\n"
+                               "Give an image another name.\n");
+                        return 0;
+                }
+                return husk_bad_option(ctx);
+        }
+        if (argc - optind != 2)
+                return husk_usage_error(ctx, "want SOURCE_IMAGE and TARGET_IMAGE");
+        struct error err = {0};
+        struct image_ref target = {0};
+        if (image_ref_parse(argv[optind + 1], false, &target, &err) < 0)
+                return husk_fail(ctx, &err);
+        image_ref_free(&target);
+        _cleanup_store_ struct store *s = NULL;
+        if (husk_open_store(ctx, &s, &err) < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_(image_free) struct image img = {0};
+        if (image_lookup(s, argv[optind], &img, NULL, &err) < 0 ||
+            image_tag(s, img.id, argv[optind + 1], &err) < 0)
+                return husk_fail(ctx, &err);
+        return 0;
+}
+
+static bool confirm(const char *question)
+{
+        fprintf(stderr, "%s [y/N] ", question);
+        char line[16];
+        if (!fgets(line, sizeof(line), stdin))
+                return false;
+        return line[0] == 'y' || line[0] == 'Y';
+}
+
+int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"all", no_argument, NULL, 'a'},
+            {"force", no_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool all = false, force = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "afh", opts, NULL)) != -1) {
+                if (c == 'a') {
+                        all = true;
+                } else if (c == 'f') {
+                        force = true;
+                } else if (c == 'h') {
+                        printf("Usage: husk image prune [-a] [-f]\n\nRemove images without a "
+                               "name (-a: every image no container uses).\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (optind < argc)
+                return husk_usage_error(ctx, "takes no arguments");
+        if (!force && !confirm(all ? "WARNING! This will remove all images without at least one "
+                                     "container associated to them.\nAre you sure you want to "
+                                     "continue?"
+                                   : "WARNING! This will remove all dangling images.\nAre you "
+                                     "sure you want to continue?"))
+                return 0;
+        struct error err = {0};
+        _cleanup_store_ struct store *s = NULL;
+        if (husk_open_store(ctx, &s, &err) < 0)
+                return husk_fail(ctx, &err);
+        struct image *imgs = NULL;
+        size_t n = 0;
+        if (image_list(s, &imgs, &n, &err) < 0)
+                return husk_fail(ctx, &err);
+        int status = 0;
+        bool header = false;
+        for (size_t i = 0; i < n; i++) {
+                if (!all && imgs[i].names)
+                        continue;
+                if (image_delete(s, imgs[i].id, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (!header)
+                        printf("Deleted Images:\n");
+                header = true;
+                for (char **nm = imgs[i].names; nm && *nm; nm++)
+                        printf("untagged: %s\n", *nm);
+                printf("deleted: %s\n", imgs[i].id);
+        }
+        image_free_array(imgs, n);
+        struct gc_stats st = {0};
+        if (store_gc(s, &st, &err) < 0)
+                return husk_fail(ctx, &err);
+        char size[32];
+        format_size((int64_t)st.bytes, size, sizeof(size));
+        printf("%sTotal reclaimed space: %s\n", header ? "\n" : "", size);
+        return status;
+}
+
+static int system_df(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        const char *format = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'f') {
+                        format = optarg;
+                } else if (c == 'h') {
+                        printf("Usage: husk system df [--format FMT]\n\nShow disk usage.\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        struct error err = {0};
+        _cleanup_store_ struct store *s = NULL;
+        if (husk_open_store(ctx, &s, &err) < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int64_t count = 0, size = 0;
+        if (db_prepare(s->db,
+                       "SELECT (SELECT count(*) FROM images), (SELECT coalesce(sum(size), 0) FROM "
+                       "layers WHERE chain_id IN (SELECT chain_id FROM image_layers))",
+                       &st, &err) < 0 ||
+            db_step(s->db, st, &err) < 0)
+                return husk_fail(ctx, &err);
+        count = sqlite3_column_int64(st, 0);
+        size = sqlite3_column_int64(st, 1);
+        char sz[32];
+        format_size(size, sz, sizeof(sz));
+        _cleanup_free_ char *total = xasprintf("%lld", (long long)count);
+        _cleanup_free_ char *reclaim = xasprintf("%s (%d%%)", sz, size ? 100 : 0);
+        struct {
+                const char *type, *total, *size, *reclaim;
+        } rows[] = {
+            {"Images", total, sz, size ? reclaim : "0B"},
+            {"Containers", "0", "0B", "0B"},
+            {"Local Volumes", "0", "0B", "0B"},
+            {"Build Cache", "0", "0B", "0B"},
+        };
+        struct json_object *objs[ARRAY_SIZE(rows)];
+        for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+                struct json_object *o = json_object_new_object();
+                json_object_object_add(o, "Type", json_object_new_string(rows[i].type));
+                json_object_object_add(o, "TotalCount", json_object_new_string(rows[i].total));
+                json_object_object_add(o, "Active", json_object_new_string("0"));
+                json_object_object_add(o, "Size", json_object_new_string(rows[i].size));
+                json_object_object_add(o, "Reclaimable", json_object_new_string(rows[i].reclaim));
+                objs[i] = o;
+        }
+        static const struct fmt_header headers[] = {
+            {"Type", "TYPE"}, {"TotalCount", "TOTAL"},        {"Active", "ACTIVE"},
+            {"Size", "SIZE"}, {"Reclaimable", "RECLAIMABLE"}, {},
+        };
+        int r = format_print(stdout, format,
+                             "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{."
+                             "Reclaimable}}",
+                             headers, objs, ARRAY_SIZE(rows), &err);
+        for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+                json_object_put(objs[i]);
+        return r < 0 ? husk_fail(ctx, &err) : 0;
+}
+
+int cmd_system(struct husk_ctx *ctx, int argc, char **argv)
+{
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                fprintf(argc < 2 ? stderr : stdout,
+                        "Usage: husk system COMMAND\n\nCommands:\n  df   Show disk usage\n");
+                return argc < 2 ? HUSK_EXIT_USAGE : 0;
+        }
+        if (strcmp(argv[1], "df") == 0) {
+                ctx->cmd = "system df";
+                optind = 0;
+                argv[1] = "husk system df";
+                return system_df(ctx, argc - 1, argv + 1);
+        }
+        return husk_usage_error(ctx, "'%s' is not a system command", argv[1]);
+}

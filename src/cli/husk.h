@@ -1,0 +1,49 @@
+/* The husk command line: global options, the command table, helpers the
+ * command files share. A command is `int NAME(struct husk_ctx *, int argc,
+ * char **argv)` with argv[0] its own name; it returns the exit status and
+ * prints its own output. Errors go through husk_fail() so they all look
+ * alike: "husk: images: no such image: x". Add a command by writing
+ * src/cli/husk-NAME.c and one line in the table in main-husk.c. */
+#pragma once
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "image/store.h"
+
+struct husk_ctx {
+        const char *root;    /* --root, HUSK_ROOT, or the default */
+        const char *runroot; /* --runroot or the default */
+        bool debug, explain;
+        const char *cmd; /* the command being run, for messages */
+};
+
+struct husk_command {
+        const char *name;
+        int (*run)(struct husk_ctx *ctx, int argc, char **argv);
+        const char *summary;
+};
+
+/* Exit statuses: 1 for a failed operation, 125 for bad usage (as docker). */
+#define HUSK_EXIT_FAIL  1
+#define HUSK_EXIT_USAGE 125
+
+/* Prints "husk: CMD: MSG" and returns HUSK_EXIT_FAIL. */
+int husk_fail(struct husk_ctx *ctx, const struct error *err);
+/* Prints "husk: CMD: FMT" plus "See 'husk CMD --help'." and returns HUSK_EXIT_USAGE. */
+int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* After getopt printed what was wrong with an option: the hint line, HUSK_EXIT_USAGE. */
+int husk_bad_option(struct husk_ctx *ctx);
+int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err);
+
+int cmd_images(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_image(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_image_inspect(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_rmi(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_tag(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_history(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_import(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_load(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_save(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_system(struct husk_ctx *ctx, int argc, char **argv);
