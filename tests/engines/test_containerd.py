@@ -210,10 +210,14 @@ def test_detached_exec_kill_delete(ctd):
     assert not any(os.path.isdir(d) for d in ctd.cg.dirs(cid))
 
 
-def test_task_delete_force_running(ctd):
+def test_metrics_and_kill_all(ctd):
     cid = new_id()
     ctd(*ctd.run_args(cid, "-d"), IMAGE, cid, "sleep", "1000")
     assert wait_for(lambda: ctd.task_status(cid) == "RUNNING")
+    # The shim reads the task's cgroup (found from its pid) for metrics.
+    m = dict(l.split()[:2] for l in ctd("task", "metrics", cid).stdout.splitlines()
+             if len(l.split()) >= 2)
+    assert m.get("pids.current") == "1" and int(m.get("memory.usage_in_bytes", "0")) > 0, m
     ctd("task", "kill", "-s", "SIGKILL", "--all", cid)
     assert wait_for(lambda: ctd.task_status(cid) == "STOPPED")
     ctd("task", "delete", cid)

@@ -359,3 +359,15 @@ def test_output_is_clean_without_runtime_log(podman_stock):
                      "output until those features land")
     assert (r.stdout, r.stderr) == ("out\n", "err\n")
     assert logs == "started\n"
+
+
+def test_update_memory(podman):
+    """podman update runs `$RUNTIME update --resources FILE ID`."""
+    if not runtime_has_command("update"):
+        pytest.xfail("husk-runtime has no update command yet (branch 'resources')")
+    name, cid = podman.start_detached("sleep", "1000", opts=("--memory", "64m"))
+    podman("update", "--memory", "128m", name)
+    got = [_read(os.path.join(d, f)) for d in container_cgroup_dirs(podman, cid)
+           for f in ("memory.limit_in_bytes", "memory.max")]
+    podman("rm", "-f", "-t", "0", name)
+    assert "134217728" in got, got
