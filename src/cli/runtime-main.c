@@ -52,7 +52,16 @@ static void write_log_line(const char *level, const char *msg)
                 dprintf(log_fd, "%s\n", json_compact(o));
                 json_object_put(o);
         } else {
-                dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, msg);
+                /* logfmt, as runc's text log: quotes, backslashes and newlines escaped. */
+                char q[4096];
+                size_t n = 0;
+                for (const char *p = msg; *p && n + 2 < sizeof(q); p++) {
+                        if (*p == '"' || *p == '\\' || *p == '\n')
+                                q[n++] = '\\';
+                        q[n++] = *p == '\n' ? 'n' : *p;
+                }
+                q[n] = '\0';
+                dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, q);
         }
 }
 
