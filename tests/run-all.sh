@@ -126,6 +126,13 @@ run_guest cgroup-v2-unit tests/cgroup-v2/run.sh
 run_guest cgroup-v2-runtime tests/cgroup-v2/runtime-smoke.sh
 run_guest cgroup-v2-resources tests/cgroup-v2/runtime-v2.sh
 
+# ---- engines: Podman (conmon) and containerd (runc shim) driving the runtime
+if [ -d tests/engines ]; then
+        section "engine tests: podman, containerd (RUNTIME=${RUNTIME:-build/husk-runtime})"
+        run_pytest engines tests/engines
+fi
+# ---- end engines
+
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -53,18 +53,35 @@ static void write_log_line(const char *level, const char *msg)
                 dprintf(log_fd, "%s\n", json_compact(o));
                 json_object_put(o);
         } else {
-                dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, msg);
+                /* logfmt, as runc's text log: quotes, backslashes and newlines escaped. */
+                char q[4096];
+                size_t n = 0;
+                for (const char *p = msg; *p && n + 2 < sizeof(q); p++) {
+                        if (*p == '"' || *p == '\\' || *p == '\n')
+                                q[n++] = '\\';
+                        q[n++] = *p == '\n' ? 'n' : *p;
+                }
+                q[n] = '\0';
+                dprintf(log_fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, q);
         }
 }
 
 static bool debug_on;
 
+/*
+ * Warnings and debug messages go to the --log file when there is one, and only
+ * there, as runc does: callers like conmon hand the runtime the container's own
+ * stdio, so anything on our stderr would land in the container's log. Fatal
+ * errors (rt_fail) still go to both.
+ */
 static void sink(const char *level, const char *msg)
 {
         if (strcmp(level, "debug") == 0 && !debug_on)
                 return;
-        fprintf(stderr, "husk-runtime: %s: %s\n", level, msg);
-        write_log_line(level, msg);
+        if (log_fd >= 0)
+                write_log_line(level, msg);
+        else
+                fprintf(stderr, "husk-runtime: %s: %s\n", level, msg);
 }
 
 int rt_fail(const char *fmt, ...)
@@ -312,7 +329,7 @@ int runtime_main(int argc, char **argv)
                 usage(stdout);
                 return 0;
         }
-        fprintf(stderr, "husk-runtime: unknown command '%s'\n", name);
-        usage(stderr);
-        return 1;
+        /* One line, also in the --log file: engines show the runtime's error to the
+         * user (containerd: "OCI runtime pause failed: ..."), a whole usage text is noise. */
+        return rt_fail("unknown command '%s' (see 'husk-runtime --help')", name);
 }

@@ -322,8 +322,18 @@ int container_delete(const char *root, const char *id, bool force, struct error 
         if (r < 0)
                 return r;
         _cleanup_(state_freep) struct container_state *st = NULL;
-        if ((r = state_load(rootfd, id, true, &st, err)) < 0)
+        if ((r = state_load(rootfd, id, true, &st, err)) < 0) {
+                /*
+                 * As runc: forcing the delete of a container that is already gone
+                 * succeeds. containerd's shim and conmon clean up this way after a
+                 * failed or finished create and treat a failure as an error.
+                 */
+                if (r == -ENOENT && force) {
+                        error_clear(err);
+                        return 0;
+                }
                 return r;
+        }
         enum container_status status = state_status(st);
         if (!force && (status == STATUS_RUNNING || status == STATUS_PAUSED))
                 return error_msg(err, -EBUSY,

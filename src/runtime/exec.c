@@ -187,22 +187,29 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
         close(sv[1]);
         pid_t pid = 0;
         ex_send(sock, EX_GO, st->pid, NULL);
+        /*
+         * The helper sends EX_PID after its fork while the process sends EX_EXEC
+         * just before its exec, so the two can arrive in either order. Read until
+         * EOF: both ends are gone once the helper has exited and the process has
+         * exec'd (the socket is close-on-exec) or died.
+         */
         struct ex_msg m;
-        int t = ex_recv(sock, &m);
+        int t;
+        while ((t = ex_recv(sock, &m)) != 0) {
+                if (t == EX_PID)
+                        pid = m.value;
+                else if (t == EX_ERROR)
+                        break;
+        }
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
                 ;
         helper = 0;
-        if (t != EX_PID) {
-                r = error_msg(err, m.code < 0 ? m.code : -EIO, "%s",
-                              t == EX_ERROR ? m.text : "exec helper exited");
-                goto fail;
-        }
-        pid = m.value;
-        t = ex_recv(sock, &m);
-        if (t == EX_EXEC)
-                t = ex_recv(sock, &m); /* EOF here: the exec succeeded (sock was close-on-exec) */
         if (t == EX_ERROR) {
                 r = error_msg(err, m.code < 0 ? m.code : -EIO, "%s", m.text);
+                goto fail;
+        }
+        if (pid <= 0) {
+                r = error_msg(err, -EIO, "exec helper exited");
                 goto fail;
         }
         if (o->pid_file) {

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -833,9 +834,12 @@ static int parse_devices(struct json_object *lo, struct spec_linux *l, struct er
                 if (r < 0)
                         return r;
                 d->has_file_mode = r > 0;
-                if (d->has_file_mode && d->file_mode > 07777)
+                /* Podman writes the file type too (020666 for a character
+                 * device); runc drops it, and so do we: the type is "type". */
+                if (d->has_file_mode && (d->file_mode & ~(uint32_t)(S_IFMT | 07777)))
                         return error_msg(err, -EINVAL,
-                                         "%s.fileMode: only permission bits (at most 07777)", p);
+                                         "%s.fileMode: only permission and file type bits", p);
+                d->file_mode &= 07777;
                 r = jget_u32(e, p, "uid", &d->uid, err);
                 if (r < 0)
                         return r;
