@@ -24,6 +24,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/hooks.h"
 #include "runtime/linux.h"
+#include "runtime/seccomp.h"
 #include "runtime/terminal.h"
 
 DEFINE_FREEP(struct spec, spec_free)
@@ -114,8 +115,12 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 return error_msg(err, -ERESTART, "the init joins an existing pid namespace");
         if (resources_given(s))
                 log_warn("linux.resources is accepted but not applied yet (no limits are set)");
-        if (s->linux.seccomp)
-                log_warn("linux.seccomp is accepted but not applied yet");
+        /* Parsed and compiled before anything exists, so a bad profile fails cleanly. */
+        _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
+        _cleanup_free_ char *listener_path = NULL, *listener_metadata = NULL;
+        if ((r = seccomp_from_spec(s->linux.seccomp, &filter, &listener_path, &listener_metadata,
+                                   err)) < 0)
+                return error_wrap(err, r, "%s", cfgpath);
 
         _cleanup_close_ int rootfd = -EBADF;
         if ((r = state_open_root(o->root, &rootfd, err)) < 0)
@@ -156,6 +161,12 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 goto fail;
         if (!o->console_socket && o->console_fd > 0)
                 console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
+        /* The init sends its notify fd itself (after pivot_root it could not
+         * reach the listener's path): connect here, on the host. */
+        _cleanup_close_ int listener = -EBADF;
+        if (filter && filter->notify &&
+            (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
+                goto fail;
         if ((r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err)) < 0)
                 goto fail;
 
@@ -173,7 +184,10 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                            .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
                            .preserve_fds = o->preserve_fds,
                            .listen_fds = listen_fds_from_env(),
-                           .no_new_keyring = o->no_new_keyring },
+                           .no_new_keyring = o->no_new_keyring,
+                           .seccomp = filter,
+                           .seccomp_listener = listener },
+                .seccomp_metadata = listener_metadata,
                 .state_json = hook_state,
                 .opaque = st,
         };
