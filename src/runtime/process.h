@@ -19,14 +19,14 @@ struct process_opts {
          * (the load needs CAP_SYS_ADMIN then), as runc does; with it, by
          * process_exec as the last step before the exec. */
         const struct seccomp_filter *seccomp;
-        int seccomp_listener;       /* with seccomp->notify: connected listener socket */
-        const char *seccomp_state;  /* with seccomp->notify: the process state JSON */
+        int seccomp_listener;      /* with seccomp->notify: connected listener socket */
+        const char *seccomp_state; /* with seccomp->notify: the process state JSON */
 };
 
 struct exec_plan {
-        char *path;  /* resolved executable, inside the container's root */
-        char **argv; /* borrowed from the spec */
-        char **envp; /* owned */
+        char *path;   /* resolved executable, inside the container's root */
+        char **argv;  /* borrowed from the spec */
+        char **envp;  /* owned */
         int tramp_fd; /* the exec trampoline (sealed memfd), -1 when unavailable */
 };
 
