@@ -41,6 +41,7 @@ def probe_run(rt, profile, *calls, nnp=True):
     return r.probe()
 
 
+@pytest.mark.asan
 def test_errno_rule_returns_chosen_errno(rt):
     p = probe_run(rt, allow_but([{"names": ["getcwd", "uname"], "action": "SCMP_ACT_ERRNO",
                                   "errnoRet": 42}]),
@@ -140,6 +141,7 @@ def test_without_no_new_privs_as_non_root(rt):
     assert r.probe()["syscall.uname"] == "42"
 
 
+@pytest.mark.asan
 def test_exec_gets_the_filter(rt):
     b = with_profile(rt.bundle(args=("/probe", "ready", "sleep", "30")),
                      allow_but([{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]))
@@ -213,6 +215,7 @@ def common_profile(caps=("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOW
     return out
 
 
+@pytest.mark.asan
 @pytest.mark.parametrize("nnp", [True, False])
 def test_containers_common_profile(rt, nnp):
     prof = common_profile()
@@ -324,6 +327,7 @@ def test_notify_listener_gets_fd_and_state(rt):
     assert r.probe()["syscall.getpid"] == "0"
 
 
+@pytest.mark.asan
 def test_notify_listener_on_exec(rt):
     path = rt.tmp / "agent.sock"
     agent = Listener(path)
