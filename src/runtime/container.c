@@ -115,16 +115,15 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 return error_msg(err, -ERESTART, "the init joins an existing pid namespace");
         if (resources_given(s))
                 log_warn("linux.resources is accepted but not applied yet (no limits are set)");
-        /* Parsed and compiled before anything exists, so a bad profile fails cleanly. */
-        _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
-        _cleanup_free_ char *listener_path = NULL, *listener_metadata = NULL;
-        if ((r = seccomp_from_spec(s->linux.seccomp, &filter, &listener_path, &listener_metadata,
-                                   err)) < 0)
-                return error_wrap(err, r, "%s", cfgpath);
-
         _cleanup_close_ int rootfd = -EBADF;
         if ((r = state_open_root(o->root, &rootfd, err)) < 0)
                 return r;
+        /* Parsed and compiled before the container exists, so a bad profile fails cleanly. */
+        _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
+        _cleanup_free_ char *listener_path = NULL, *listener_metadata = NULL;
+        if ((r = seccomp_from_spec(s->linux.seccomp, rootfd, &filter, &listener_path,
+                                   &listener_metadata, err)) < 0)
+                return error_wrap(err, r, "%s", cfgpath);
         _cleanup_(state_freep) struct container_state *st = xzalloc(sizeof(*st));
         st->dirfd = -1;
         if ((r = state_create_dir(rootfd, o->id, &st->dirfd, err)) < 0)

@@ -194,7 +194,7 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
                                  pidfd < 0 ? "stopped" : status_name(status));
         _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
         _cleanup_free_ char *listener_path = NULL, *metadata = NULL;
-        if ((r = seccomp_from_spec(o->spec->linux.seccomp, &filter, &listener_path, &metadata, err)) < 0)
+        if ((r = seccomp_from_spec(o->spec->linux.seccomp, rootfd, &filter, &listener_path, &metadata, err)) < 0)
                 return r;
         _cleanup_close_ int listener = -EBADF;
         if (filter && filter->notify && (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)

@@ -552,23 +552,112 @@ int seccomp_filter_compile(const struct seccomp_profile *p, struct seccomp_filte
         return 0;
 }
 
-int seccomp_from_spec(struct json_object *seccomp, struct seccomp_filter **ret,
+/* Compiling a long profile costs libseccomp 15-40 ms; engines start container
+ * after container with the same profile. The BPF is kept in ROOT/.seccomp-cache,
+ * named by a hash of the profile's JSON and libseccomp's version, and used
+ * only when the whole key stored in the entry matches. */
+#define CACHE_MAGIC "husk-seccomp-cache 1\n"
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < n; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}
+
+static void cache_name(const char *key, char *buf, size_t len)
+{
+        snprintf(buf, len, "%016llx.bpf", (unsigned long long)fnv1a(key, strlen(key)));
+}
+
+static bool cache_load(int dirfd, const char *key, struct seccomp_filter *f)
+{
+        char name[32];
+        cache_name(key, name, sizeof(name));
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0, klen = strlen(key), ml = strlen(CACHE_MAGIC);
+        if (read_file_at(dirfd, name, 0, &text, &len) < 0)
+                return false;
+        /* MAGIC KEY \0 SUMMARY \0 BPF */
+        if (len < ml + klen + 2 || memcmp(text, CACHE_MAGIC, ml) != 0 ||
+            memcmp(text + ml, key, klen) != 0 || text[ml + klen] != '\0')
+                return false;
+        const char *summary = text + ml + klen + 1;
+        size_t slen = strnlen(summary, len - ml - klen - 1);
+        size_t off = ml + klen + 1 + slen + 1;
+        if (off > len)
+                return false;
+        size_t size = len - off;
+        if (size == 0 || size % sizeof(struct sock_filter) ||
+            size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return false;
+        f->insns = xmalloc(size);
+        memcpy(f->insns, text + off, size);
+        f->n_insns = size / sizeof(struct sock_filter);
+        f->summary = xstrdup(summary);
+        return true;
+}
+
+static void cache_store(int dirfd, const char *key, const struct seccomp_filter *f)
+{
+        char name[32];
+        cache_name(key, name, sizeof(name));
+        size_t ml = strlen(CACHE_MAGIC), klen = strlen(key), slen = strlen(f->summary);
+        size_t bl = f->n_insns * sizeof(struct sock_filter);
+        size_t len = ml + klen + 1 + slen + 1 + bl;
+        _cleanup_free_ char *buf = xmalloc(len);
+        memcpy(buf, CACHE_MAGIC, ml);
+        memcpy(buf + ml, key, klen + 1);
+        memcpy(buf + ml + klen + 1, f->summary, slen + 1);
+        memcpy(buf + ml + klen + 1 + slen + 1, f->insns, bl);
+        int r = write_file_atomic(dirfd, name, buf, len, 0600);
+        if (r < 0)
+                log_debug("seccomp: cache '%s' not written: %s", name, strerror(-r));
+}
+
+int seccomp_from_spec(struct json_object *seccomp, int cache_root, struct seccomp_filter **ret,
                       char **ret_listener_path, char **ret_metadata, struct error *err)
 {
         _cleanup_(seccomp_profile_freep) struct seccomp_profile *p = NULL;
         *ret = NULL;
+        int64_t t0 = now_ms();
         int r = seccomp_profile_parse(seccomp, "linux.seccomp", &p, err);
         if (r < 0 || !p)
                 return r;
-        int64_t t0 = now_ms();
-        if ((r = seccomp_filter_compile(p, ret, err)) < 0)
-                return r;
-        log_debug("seccomp: compiled in %lld ms: %s", (long long)(now_ms() - t0), (*ret)->summary);
+        int64_t t1 = now_ms();
+        _cleanup_close_ int cfd = -EBADF;
+        _cleanup_free_ char *key = NULL;
+        if (cache_root >= 0) {
+                const struct scmp_version *v = seccomp_version();
+                key = xasprintf("libseccomp %u.%u.%u arch %u\n%s", v->major, v->minor, v->micro,
+                                seccomp_arch_native(), json_compact(seccomp));
+                if (mkdirat(cache_root, ".seccomp-cache", 0700) < 0 && errno != EEXIST)
+                        log_debug("seccomp: no cache: %s", strerror(errno));
+                cfd = openat(cache_root, ".seccomp-cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
+        _cleanup_(seccomp_filter_freep) struct seccomp_filter *f = xzalloc(sizeof(*f));
+        bool hit = cfd >= 0 && cache_load(cfd, key, f);
+        if (!hit) {
+                seccomp_filter_free(TAKE_PTR(f));
+                if ((r = seccomp_filter_compile(p, &f, err)) < 0)
+                        return r;
+                if (cfd >= 0)
+                        cache_store(cfd, key, f);
+        }
+        f->flags = p->flags;
+        f->notify = p->notify;
+        f->execveat_direct = execveat_passes(p);
+        log_debug("seccomp: parsed in %lld ms, %s in %lld ms: %s", (long long)(t1 - t0),
+                  hit ? "cached BPF read" : "compiled", (long long)(now_ms() - t1), f->summary);
         if (ret_listener_path)
                 *ret_listener_path =
                     p->notify && p->listener_path ? xstrdup(p->listener_path) : NULL;
         if (ret_metadata)
                 *ret_metadata = p->listener_metadata ? xstrdup(p->listener_metadata) : NULL;
+        *ret = TAKE_PTR(f);
         return 0;
 }
 

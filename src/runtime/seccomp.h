@@ -71,8 +71,10 @@ int seccomp_filter_compile(const struct seccomp_profile *p, struct seccomp_filte
 void seccomp_filter_free(struct seccomp_filter *f);
 DEFINE_FREEP(struct seccomp_filter, seccomp_filter_free)
 
-/* Parses and compiles linux.seccomp of a spec; *ret NULL when there is none. */
-int seccomp_from_spec(struct json_object *seccomp, struct seccomp_filter **ret,
+/* Parses and compiles linux.seccomp of a spec; *ret NULL when there is none.
+ * With cache_root >= 0 (the runtime's state root), compiled programs are
+ * kept in its .seccomp-cache/ (list skips dot names) and reused for the same profile. */
+int seccomp_from_spec(struct json_object *seccomp, int cache_root, struct seccomp_filter **ret,
                       char **ret_listener_path, char **ret_metadata, struct error *err);
 
 /* Loads the filter into the calling process. With f->notify, the listener fd

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +289,46 @@ TEST(seccomp_compile)
         CHECK(f && !f->execveat_direct);
         seccomp_filter_free(f);
         seccomp_profile_free(p);
+}
+
+TEST(seccomp_cache)
+{
+        char dir[] = "/tmp/husk-unit-seccomp-XXXXXX";
+        CHECK(mkdtemp(dir) != NULL);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        CHECK(dfd >= 0);
+        struct json_object *o = json_tokener_parse(
+            "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"uname\"],"
+            "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":9}]}");
+        struct seccomp_filter *a = NULL, *b = NULL, *c = NULL;
+        struct error err = {0};
+        CHECK(seccomp_from_spec(o, dfd, &a, NULL, NULL, &err) == 0 && a);
+        CHECK(faccessat(dfd, ".seccomp-cache", F_OK, 0) == 0);
+        CHECK(seccomp_from_spec(o, dfd, &b, NULL, NULL, &err) == 0 && b);
+        CHECK(seccomp_from_spec(o, -1, &c, NULL, NULL, &err) == 0 && c);
+        if (a && b && c) {
+                CHECK(a->n_insns == b->n_insns && b->n_insns == c->n_insns);
+                CHECK(memcmp(a->insns, b->insns, a->n_insns * 8) == 0);
+                CHECK(memcmp(a->insns, c->insns, a->n_insns * 8) == 0);
+                CHECK_STR(a->summary, b->summary);
+                CHECK(a->flags == b->flags && a->execveat_direct == b->execveat_direct);
+        }
+        seccomp_filter_free(a);
+        seccomp_filter_free(b);
+        seccomp_filter_free(c);
+        /* A different profile is a different entry: the errno differs in the BPF. */
+        json_object_put(o);
+        o = json_tokener_parse("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                               "[\"uname\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":10}]}");
+        a = NULL;
+        CHECK(seccomp_from_spec(o, dfd, &a, NULL, NULL, &err) == 0 && a);
+        seccomp_filter_free(a);
+        json_object_put(o);
+        close(dfd);
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "ls %s/.seccomp-cache | wc -l | grep -qx 2 && rm -rf %s", dir,
+                 dir);
+        CHECK(system(cmd) == 0);
 }
 
 TEST(seccomp_process_state)
