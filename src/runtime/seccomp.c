@@ -1,5 +1,6 @@
 #include "runtime/seccomp.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -557,6 +558,7 @@ int seccomp_filter_compile(const struct seccomp_profile *p, struct seccomp_filte
  * named by a hash of the profile's JSON and libseccomp's version, and used
  * only when the whole key stored in the entry matches. */
 #define CACHE_MAGIC "husk-seccomp-cache 1\n"
+#define CACHE_MAX   64
 
 static uint64_t fnv1a(const char *s, size_t n)
 {
@@ -613,6 +615,20 @@ static void cache_store(int dirfd, const char *key, const struct seccomp_filter 
         memcpy(buf + ml, key, klen + 1);
         memcpy(buf + ml + klen + 1, f->summary, slen + 1);
         memcpy(buf + ml + klen + 1 + slen + 1, f->insns, bl);
+        /* Bounded: past CACHE_MAX entries the cache starts over. */
+        DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
+        size_t n = 0;
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+                n += e->d_name[0] != '.';
+        if (d && n >= CACHE_MAX) {
+                rewinddir(d);
+                while ((e = readdir(d)))
+                        if (e->d_name[0] != '.')
+                                unlinkat(dirfd, e->d_name, 0);
+        }
+        if (d)
+                closedir(d);
         int r = write_file_atomic(dirfd, name, buf, len, 0600);
         if (r < 0)
                 log_debug("seccomp: cache '%s' not written: %s", name, strerror(-r));

@@ -6,6 +6,7 @@ import array
 import json
 import os
 import platform
+import shutil
 import socket
 import threading
 import time
@@ -19,9 +20,17 @@ SIGSYS = 31
 COMMON_PROFILE = Path("/usr/share/containers/seccomp.json")
 
 
-def with_profile(b, profile):
+def with_profile(b, profile, rt=None):
     b.config["linux"]["seccomp"] = profile
     return b
+
+
+@pytest.fixture(autouse=True)
+def drop_seccomp_cache(rt):
+    """husk keeps compiled profiles in ROOT/.seccomp-cache (crun has ROOT/.cache):
+    a cache, not a container, so the test removes it before the leftovers check."""
+    rt.cleanups.append(lambda: shutil.rmtree(rt.root / ".seccomp-cache", ignore_errors=True))
+    yield
 
 
 def allow_but(rules, **extra):
