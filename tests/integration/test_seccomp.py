@@ -311,12 +311,22 @@ def notify_profile(path):
                      listenerPath=str(path), listenerMetadata="hello agent")
 
 
-def test_notify_listener_gets_fd_and_state(rt):
+@pytest.mark.parametrize("nnp,flags", [(True, None), (False, None),
+                                       (False, ["SECCOMP_FILTER_FLAG_TSYNC",
+                                                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])])
+def test_notify_listener_gets_fd_and_state(rt, nnp, flags):
+    """With and without no_new_privs (the filter goes in at different points)."""
+    if flags:
+        skip_on("runc", "runc 1.1 refuses linux.seccomp.flags")
+        skip_on("crun", "crun 1.8 passes TSYNC with a listener without TSYNC_ESRCH: EINVAL")
     path = rt.tmp / "agent.sock"
     agent = Listener(path)
     rt.cleanups.append(agent.close)
-    b = with_profile(rt.bundle(args=("/probe", "syscall", "uname", "syscall", "getpid")),
-                     notify_profile(path))
+    prof = notify_profile(path)
+    if flags:
+        prof["flags"] = flags
+    b = with_profile(rt.bundle(args=("/probe", "syscall", "uname", "syscall", "getpid")), prof)
+    b.process["noNewPrivileges"] = nnp
     r = rt.run(b)
     assert r.returncode == 0, r
     got = agent.wait(1)
