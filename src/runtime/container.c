@@ -141,7 +141,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 st->annotations[i].value = xstrdup(s->annotations[i].value);
         }
 
-        _cleanup_close_ int fifo = -EBADF, console = -EBADF;
+        _cleanup_close_ int fifo = -EBADF, console = -EBADF, listener = -EBADF;
         if ((r = write_file_atomic(st->dirfd, "config.json", text, strlen(text), 0600)) < 0) {
                 error_sys(err, r, "save config of '%s'", o->id);
                 goto fail;
@@ -162,7 +162,6 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
         /* The init sends its notify fd itself (after pivot_root it could not
          * reach the listener's path): connect here, on the host. */
-        _cleanup_close_ int listener = -EBADF;
         if (filter && filter->notify &&
             (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
                 goto fail;
