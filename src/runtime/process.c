@@ -389,9 +389,9 @@ int process_exec(const struct process_opts *o, const struct exec_plan *plan, str
         int tfd = plan->tramp_fd;
         if (tfd >= 0) {
                 size_t n = strv_len(plan->argv);
-                char *targv[n + 2];
+                char **targv = xzalloc((n + 2) * sizeof(char *));
                 targv[0] = plan->path;
-                memcpy(targv + 1, plan->argv, (n + 1) * sizeof(char *));
+                memcpy(targv + 1, plan->argv, n * sizeof(char *));
                 /* A filter that does not plainly allow execveat (it may kill for it)
                  * gets the same trampoline through execve and /proc. */
                 if (!o->seccomp || o->seccomp->execveat_direct)
@@ -402,6 +402,7 @@ int process_exec(const struct process_opts *o, const struct exec_plan *plan, str
                 /* Only a host that forbids executing memfds (vm.memfd_noexec=2), a
                  * container without /proc or a filter that refuses both execs of the
                  * trampoline gets here: exec directly. */
+                free(targv);
         }
         execve(plan->path, plan->argv, plan->envp);
         return error_sys(err, -errno, "exec '%s'", plan->path);
