@@ -1,14 +1,17 @@
 /* The OCI seccomp profile (config-linux.md "Seccomp"), compiled with
  * libseccomp into a BPF program and loaded into the container's process.
  *
- *   create/exec (runtime)            container process
- *   seccomp_profile_parse      (errors name the JSON path; before anything exists)
- *   seccomp_filter_compile    (libseccomp -> BPF, so build errors also come early)
+ *   create/exec (runtime)              container process
+ *   seccomp_from_spec: parse (errors name the JSON path) and compile (or
+ *     take the BPF from ROOT/.seccomp-cache), before the container exists
  *   [connect to listenerPath when SCMP_ACT_NOTIFY is used]
- *                                    seccomp_load: seccomp(2) with the flags,
- *                                    the notify fd is sent to the listener
- *                                    with the container process state JSON
+ *                                      seccomp_filter_load: seccomp(2) with
+ *                                      the flags; a helper sends the notify
+ *                                      fd to the listener with the container
+ *                                      process state JSON
  *
+ * When the process loads it is process.c's business (runc's order: before
+ * the user switch without no_new_privs, else just before the exec).
  * Unknown syscall names are skipped (as runc does); unknown actions,
  * operators, architectures and flags are errors. */
 #pragma once
