@@ -268,8 +268,6 @@ static int parse_syscall(struct json_object *e, const char *path, size_t entry,
         jpath(k, sizeof(k), path, "args");
         if (args && (r = parse_args(args, k, &conds, &n_conds, err)) < 0)
                 return r;
-        if (act == SCMP_ACT_NOTIFY)
-                p->notify = true;
         size_t n = strv_len(names);
         p->rules = xrealloc(p->rules, (p->n_rules + n) * sizeof(*p->rules));
         for (size_t i = 0; i < n; i++) {
@@ -279,6 +277,8 @@ static int parse_syscall(struct json_object *e, const char *path, size_t entry,
                         p->n_skipped++;
                         continue;
                 }
+                if (act == SCMP_ACT_NOTIFY)
+                        p->notify = true;
                 struct seccomp_rule *rule = &p->rules[p->n_rules++];
                 *rule = (struct seccomp_rule){.name = xstrdup(names[i]),
                                               .nr = nr,
