@@ -413,3 +413,18 @@ def test_features_lists_seccomp(rt):
     if "knownFlags" in sc:
         assert "SECCOMP_FILTER_FLAG_SPEC_ALLOW" in sc["knownFlags"]
         assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
+
+
+@pytest.mark.parametrize("nnp", [True, False])
+def test_filter_with_start_container_hook(rt, nnp):
+    """startContainer hooks move where the process is set up; the filter still
+    applies to the process (and the hook still runs)."""
+    b = with_profile(rt.bundle(args=("/probe", "syscall", "uname", "exists", "/dev/hook-ran")),
+                     allow_but([{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]))
+    b.process["noNewPrivileges"] = nnp
+    b.config["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                             "args": ["sh", "-c", "echo > /dev/hook-ran"]}]}
+    r = rt.run(b)
+    assert r.returncode == 0, r
+    assert r.probe()["exists:/dev/hook-ran"] == "1"
+    assert r.probe()["syscall.uname"] == "42"
