@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "runtime/cgroup.h"
+#include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
 static int cmd_spec(const struct rt_globals *g, int argc, char **argv)
@@ -104,7 +105,15 @@ static int cmd_features(const struct rt_globals *g, int argc, char **argv)
         json_object_object_add(cg, "rdma", json_object_new_boolean(0));
         json_object_object_add(l, "cgroup", cg);
         struct json_object *sc = json_object_new_object();
-        json_object_object_add(sc, "enabled", json_object_new_boolean(0));
+        json_object_object_add(sc, "enabled", json_object_new_boolean(1));
+        json_object_object_add(sc, "actions", strs(seccomp_known_actions()));
+        json_object_object_add(sc, "operators", strs(seccomp_known_operators()));
+        json_object_object_add(sc, "archs", strs(seccomp_known_archs()));
+        json_object_object_add(sc, "knownFlags", strs(seccomp_known_flags()));
+        _cleanup_strv_ char **supported = seccomp_supported_flags();
+        static const char *const none[] = { NULL };
+        json_object_object_add(sc, "supportedFlags",
+                               strs(supported ? (const char *const *)supported : none));
         json_object_object_add(l, "seccomp", sc);
         struct json_object *aa = json_object_new_object();
         json_object_object_add(aa, "enabled",

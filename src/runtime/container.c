@@ -25,6 +25,7 @@
 #include "runtime/hooks.h"
 #include "runtime/linux.h"
 #include "runtime/resources.h"
+#include "runtime/seccomp.h"
 #include "runtime/terminal.h"
 
 DEFINE_FREEP(struct spec, spec_free)
@@ -112,12 +113,16 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         r = resources_parse(s->linux.resources, "linux.resources", &res, err);
         if (r < 0)
                 return error_wrap(err, r, "%s", cfgpath);
-        if (s->linux.seccomp)
-                log_warn("linux.seccomp is accepted but not applied yet");
 
         _cleanup_close_ int rootfd = -EBADF;
         if ((r = state_open_root(o->root, &rootfd, err)) < 0)
                 return r;
+        /* Parsed and compiled before the container exists, so a bad profile fails cleanly. */
+        _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
+        _cleanup_free_ char *listener_path = NULL, *listener_metadata = NULL;
+        if ((r = seccomp_from_spec(s->linux.seccomp, rootfd, &filter, &listener_path,
+                                   &listener_metadata, err)) < 0)
+                return error_wrap(err, r, "%s", cfgpath);
         _cleanup_(state_freep) struct container_state *st = xzalloc(sizeof(*st));
         st->dirfd = -1;
         if ((r = state_create_dir(rootfd, o->id, &st->dirfd, err)) < 0)
@@ -135,7 +140,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 st->annotations[i].value = xstrdup(s->annotations[i].value);
         }
 
-        _cleanup_close_ int fifo = -EBADF, console = -EBADF;
+        _cleanup_close_ int fifo = -EBADF, console = -EBADF, listener = -EBADF;
         if ((r = write_file_atomic(st->dirfd, "config.json", text, strlen(text), 0600)) < 0) {
                 error_sys(err, r, "save config of '%s'", o->id);
                 goto fail;
@@ -154,6 +159,11 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 goto fail;
         if (!o->console_socket && o->console_fd > 0)
                 console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
+        /* The init sends its notify fd itself (after pivot_root it could not
+         * reach the listener's path): connect here, on the host. */
+        if (filter && filter->notify &&
+            (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
+                goto fail;
         if ((r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err)) < 0)
                 goto fail;
         /* Limits first: the init is limited from its first instruction in the cgroup. */
@@ -186,7 +196,10 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                            .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
                            .preserve_fds = o->preserve_fds,
                            .listen_fds = listen_fds_from_env(),
-                           .no_new_keyring = o->no_new_keyring },
+                           .no_new_keyring = o->no_new_keyring,
+                           .seccomp = filter,
+                           .seccomp_listener = listener },
+                .seccomp_metadata = listener_metadata,
                 .state_json = hook_state,
                 .opaque = st,
         };

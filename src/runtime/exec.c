@@ -18,11 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/sys.h"
 #include "core/util.h"
 #include "runtime/cgroup.h"
 #include "runtime/container.h"
 #include "runtime/process.h"
+#include "runtime/seccomp.h"
 #include "runtime/terminal.h"
 
 enum { EX_GO = 1, EX_PID, EX_EXEC, EX_ERROR };
@@ -66,8 +68,27 @@ static int ns_join_flags(const struct spec *s)
         return flags;
 }
 
+/* The seccomp listener's state JSON, sent by the runtime once it knows the
+ * process's pid (a message of its own: it may be longer than ex_msg). */
+static char *recv_state(int fd)
+{
+        ssize_t n;
+        char peek;
+        while ((n = recv(fd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR)
+                ;
+        if (n <= 0)
+                return NULL;
+        char *buf = xzalloc((size_t)n + 1);
+        if (recv(fd, buf, (size_t)n, 0) != n) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int sock, int pidfd,
-                                                 int console)
+                                                 int console, const struct seccomp_filter *filter,
+                                                 int listener)
 {
         struct error err = { 0 };
         struct ex_msg m;
@@ -101,7 +122,19 @@ static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int 
                 .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
                 .preserve_fds = o->preserve_fds,
                 .no_new_keyring = true,
+                .seccomp = filter,
+                .seccomp_listener = listener,
         };
+        _cleanup_free_ char *sc_state = NULL;
+        if (filter && filter->notify) {
+                sc_state = recv_state(sock);
+                if (!sc_state) {
+                        error_msg(&err, -EIO, "no seccomp listener state from the runtime");
+                        ex_send(sock, EX_ERROR, 0, &err);
+                        _exit(1);
+                }
+                popts.seccomp_state = sc_state;
+        }
         if (s->process.terminal) {
                 if (console < 0) {
                         error_msg(&err, -EINVAL, "--tty needs --console-socket");
@@ -159,6 +192,13 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
         if (pidfd < 0 || (status != STATUS_RUNNING && status != STATUS_CREATED))
                 return error_msg(err, -ESRCH, "cannot exec in container '%s': it is %s", o->id,
                                  pidfd < 0 ? "stopped" : status_name(status));
+        _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
+        _cleanup_free_ char *listener_path = NULL, *metadata = NULL;
+        if ((r = seccomp_from_spec(o->spec->linux.seccomp, rootfd, &filter, &listener_path, &metadata, err)) < 0)
+                return r;
+        _cleanup_close_ int listener = -EBADF;
+        if (filter && filter->notify && (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
+                return r;
         _cleanup_close_ int console = -EBADF;
         if (o->console_socket && (r = console_socket_connect(o->console_socket, &console, err)) < 0)
                 return r;
@@ -182,9 +222,12 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
                         ex_send(sv[1], EX_ERROR, 0, &e);
                         _exit(1);
                 }
-                exec_child(o, sv[1], pidfd, console);
+                exec_child(o, sv[1], pidfd, console, filter, listener);
         }
         close(sv[1]);
+        /* Only the process sends on it; the agent may read until EOF. */
+        if (listener >= 0)
+                close(TAKE_FD(listener));
         pid_t pid = 0;
         ex_send(sock, EX_GO, st->pid, NULL);
         /*
@@ -196,10 +239,24 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
         struct ex_msg m;
         int t;
         while ((t = ex_recv(sock, &m)) != 0) {
-                if (t == EX_PID)
+                if (t == EX_PID) {
                         pid = m.value;
-                else if (t == EX_ERROR)
+                        if (filter && filter->notify) {
+                                /* The process waits for the listener's state (runc's: the new
+                                 * process's pid, the container's state) before it execs. */
+                                struct json_object *so = state_to_oci(st, status);
+                                _cleanup_free_ char *payload =
+                                        seccomp_process_state(json_compact(so), pid, metadata);
+                                json_object_put(so);
+                                if (send(sock, payload, strlen(payload), MSG_NOSIGNAL) < 0) {
+                                        r = error_sys(err, -errno,
+                                                      "send the seccomp listener state");
+                                        goto fail;
+                                }
+                        }
+                } else if (t == EX_ERROR) {
                         break;
+                }
         }
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR)
                 ;

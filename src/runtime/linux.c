@@ -295,11 +295,19 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
         }
         if (rootfs_protect(&rctx, &err) < 0)
                 child_fail(sock, &err);
+        struct process_opts po = c->popts;
+        _cleanup_free_ char *sc_state = NULL;
+        if (po.seccomp && po.seccomp->notify) {
+                /* runc's state for the listener: the init's pid, status "creating". */
+                _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "creating");
+                sc_state = seccomp_process_state(st, host_pid, c->seccomp_metadata);
+                po.seccomp_state = sc_state;
+        }
         struct exec_plan plan = { 0 };
-        if (process_plan(&c->popts, &plan, &err) < 0)
+        if (process_plan(&po, &plan, &err) < 0)
                 child_fail(sock, &err);
         bool late = s->hooks.n_start_container > 0;
-        if (!late && process_apply(&c->popts, &err) < 0)
+        if (!late && process_apply(&po, &err) < 0)
                 child_fail(sock, &err);
 
         /* Created: the parent may go; we wait for start without spinning. */
@@ -319,12 +327,12 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                 _cleanup_free_ char *st = c->state_json(c->opaque, host_pid, "created");
                 if (hooks_run(s->hooks.start_container, s->hooks.n_start_container,
                               "startContainer", st, &err) < 0 ||
-                    process_apply(&c->popts, &err) < 0) {
+                    process_apply(&po, &err) < 0) {
                         dprintf(2, "husk-runtime: %s\n", err.msg);
                         _exit(127);
                 }
         }
-        process_exec(&c->popts, &plan, &err);
+        process_exec(&po, &plan, &err);
         dprintf(2, "husk-runtime: %s\n", err.msg);
         _exit(127);
 }

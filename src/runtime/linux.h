@@ -45,6 +45,7 @@ struct init_config {
                                   * init would hold the lock for as long as it lives */
         bool no_pivot;
         struct process_opts popts;
+        const char *seccomp_metadata; /* listenerMetadata for the notify state */
         /* Renders the OCI state JSON for hooks given the init's pid. */
         char *(*state_json)(void *opaque, pid_t pid, const char *status);
         void *opaque;

@@ -71,9 +71,12 @@ static int is_executable(const char *path)
         return 0;
 }
 
+static int tramp_memfd(void);
+
 int process_plan(const struct process_opts *o, struct exec_plan *ret, struct error *err)
 {
         const struct spec_process *p = o->proc;
+        ret->tramp_fd = -1;
         if (!p->args || !p->args[0])
                 return error_msg(err, -EINVAL, "process.args must not be empty");
         char **env = strv_copy(p->env);
@@ -117,6 +120,7 @@ int process_plan(const struct process_opts *o, struct exec_plan *ret, struct err
         ret->path = path;
         ret->argv = p->args;
         ret->envp = env;
+        ret->tramp_fd = tramp_memfd();
         return 0;
 }
 
@@ -124,8 +128,23 @@ void exec_plan_done(struct exec_plan *p)
 {
         free(p->path);
         strv_free(p->envp);
+        if (p->tramp_fd >= 0)
+                close(p->tramp_fd);
         p->path = NULL;
         p->envp = NULL;
+        p->tramp_fd = -1;
+}
+
+static int load_seccomp(const struct process_opts *o, struct error *err)
+{
+        const struct seccomp_filter *f = o->seccomp;
+        int r = seccomp_filter_load(f, f->notify ? o->seccomp_listener : -1,
+                                    f->notify ? o->seccomp_state : NULL, err);
+        if (r < 0)
+                return r;
+        if (f->notify)
+                close(o->seccomp_listener);
+        return 0;
 }
 
 static int apply_rlimits(const struct spec_process *p, struct error *err)
@@ -318,6 +337,11 @@ int process_apply(const struct process_opts *o, struct error *err)
         mode_t um = p->user.has_umask ? (mode_t)p->user.umask : 022;
         explain("umask %04o", (unsigned)um);
         umask(um);
+        /* Without no_new_privs, loading a filter takes CAP_SYS_ADMIN, which the
+         * user switch may drop: load it now (runc's order; the filter then
+         * also sees the switch, which a profile must allow). */
+        if (o->seccomp && !p->no_new_privileges && (r = load_seccomp(o, err)) < 0)
+                return r;
         if ((r = apply_user_and_caps(o, err)) < 0)
                 return r;
         const char *cwd = p->cwd && *p->cwd ? p->cwd : "/";
@@ -359,6 +383,12 @@ int process_exec(const struct process_opts *o, const struct exec_plan *plan, str
          * opened anything of its own); everything past them closes at exec. */
         unsigned first = 3 + (unsigned)(o->preserve_fds + o->listen_fds);
         syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+        /* As late as possible, so that a profile need allow no more than the exec. */
+        if (o->seccomp && o->proc->no_new_privileges) {
+                int r = load_seccomp(o, err);
+                if (r < 0)
+                        return r;
+        }
         if (explain_on()) {
                 char b[2048];
                 size_t off = 0;
@@ -368,17 +398,23 @@ int process_exec(const struct process_opts *o, const struct exec_plan *plan, str
         }
         /* Through the trampoline, so that /proc/self/exe never names the runtime's
          * binary while the kernel resolves the program (CVE-2019-5736). */
-        int tfd = tramp_memfd();
+        int tfd = plan->tramp_fd;
         if (tfd >= 0) {
                 size_t n = strv_len(plan->argv);
                 char **targv = xzalloc((n + 2) * sizeof(char *));
                 targv[0] = plan->path;
                 memcpy(targv + 1, plan->argv, n * sizeof(char *));
-                syscall(SYS_execveat, tfd, "", targv, plan->envp, AT_EMPTY_PATH);
-                /* Only a host that forbids executing memfds (vm.memfd_noexec=2) or a
-                 * seccomp filter without execveat gets here: exec directly. */
+                /* A filter that does not plainly allow execveat (it may kill for it)
+                 * gets the same trampoline through execve and /proc. */
+                if (!o->seccomp || o->seccomp->execveat_direct)
+                        syscall(SYS_execveat, tfd, "", targv, plan->envp, AT_EMPTY_PATH);
+                char self[64];
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", tfd);
+                execve(self, targv, plan->envp);
+                /* Only a host that forbids executing memfds (vm.memfd_noexec=2), a
+                 * container without /proc or a filter that refuses both execs of the
+                 * trampoline gets here: exec directly. */
                 free(targv);
-                close(tfd);
         }
         execve(plan->path, plan->argv, plan->envp);
         return error_sys(err, -errno, "exec '%s'", plan->path);

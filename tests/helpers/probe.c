@@ -28,7 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -549,6 +553,41 @@ static void cmd_open(const char *path)
                 close(fd);
 }
 
+/* "syscall NAME": makes one harmless call and prints syscall.NAME=ERRNO (0 on
+ * success), so tests can see what a seccomp filter did to it. */
+static int cmd_syscall(const char *name)
+{
+        char buf[PATH_MAX];
+        struct utsname u;
+        long r;
+        int fd;
+        if (!strcmp(name, "getcwd"))
+                r = getcwd(buf, sizeof(buf)) ? 0 : -1;
+        else if (!strcmp(name, "uname"))
+                r = uname(&u);
+        else if (!strcmp(name, "mkdir")) {
+                r = mkdir("/tmp/.probe-mkdir", 0700);
+                if (r == 0)
+                        rmdir("/tmp/.probe-mkdir");
+        } else if (!strcmp(name, "chmod"))
+                r = chmod("/probe", 0755);
+        else if (!strcmp(name, "personality"))
+                r = personality(0xffffffff) == -1 ? -1 : 0; /* query only */
+        else if (!strcmp(name, "personality-linux"))
+                r = personality(PER_LINUX) == -1 ? -1 : 0;
+        else if (!strcmp(name, "socket-inet") || !strcmp(name, "socket-unix")) {
+                fd = socket(name[7] == 'i' ? AF_INET : AF_UNIX, SOCK_STREAM, 0);
+                r = fd < 0 ? -1 : 0;
+                if (fd >= 0)
+                        close(fd);
+        } else if (!strcmp(name, "getpid"))
+                r = syscall(SYS_getpid) < 0 ? -1 : 0;
+        else
+                return -1;
+        out("syscall.%s=%d", name, r < 0 ? errno : 0);
+        return 0;
+}
+
 static void usage(const char *cmd)
 {
         fprintf(stderr, "probe: unknown command or missing argument '%s'\n", cmd);
@@ -644,7 +683,11 @@ int main(int argc, char **argv)
                         cmd_getppid_loop(atoi(arg));
                 } else if (!strcmp(c, "wait-signal"))
                         cmd_wait_signal();
-                else if (!strcmp(c, "ready"))
+                else if (!strcmp(c, "syscall")) {
+                        NEED_ARG();
+                        if (cmd_syscall(arg) < 0)
+                                usage(arg);
+                } else if (!strcmp(c, "ready"))
                         out("ready=1");
                 else if (!strcmp(c, "alloc")) {
                         NEED_ARG();
