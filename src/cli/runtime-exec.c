@@ -50,25 +50,25 @@ static int parse_user(const char *s, struct spec_user *u)
 static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
 {
         static const struct option o[] = {
-                { "console-socket", required_argument, NULL, 'S' },
-                { "cwd", required_argument, NULL, 'w' },
-                { "env", required_argument, NULL, 'e' },
-                { "tty", no_argument, NULL, 't' },
-                { "user", required_argument, NULL, 'u' },
-                { "additional-gids", required_argument, NULL, 'g' },
-                { "process", required_argument, NULL, 'p' },
-                { "detach", no_argument, NULL, 'd' },
-                { "pid-file", required_argument, NULL, 'P' },
-                { "process-label", required_argument, NULL, 'L' },
-                { "apparmor", required_argument, NULL, 'A' },
-                { "no-new-privs", no_argument, NULL, 'n' },
-                { "cap", required_argument, NULL, 'c' },
-                { "preserve-fds", required_argument, NULL, 'F' },
-                { "cgroup", required_argument, NULL, 'G' },
-                { "ignore-paused", no_argument, NULL, 'I' },
-                { 0 },
+            {"console-socket", required_argument, NULL, 'S'},
+            {"cwd", required_argument, NULL, 'w'},
+            {"env", required_argument, NULL, 'e'},
+            {"tty", no_argument, NULL, 't'},
+            {"user", required_argument, NULL, 'u'},
+            {"additional-gids", required_argument, NULL, 'g'},
+            {"process", required_argument, NULL, 'p'},
+            {"detach", no_argument, NULL, 'd'},
+            {"pid-file", required_argument, NULL, 'P'},
+            {"process-label", required_argument, NULL, 'L'},
+            {"apparmor", required_argument, NULL, 'A'},
+            {"no-new-privs", no_argument, NULL, 'n'},
+            {"cap", required_argument, NULL, 'c'},
+            {"preserve-fds", required_argument, NULL, 'F'},
+            {"cgroup", required_argument, NULL, 'G'},
+            {"ignore-paused", no_argument, NULL, 'I'},
+            {0},
         };
-        struct exec_opts eo = { .root = g->root };
+        struct exec_opts eo = {.root = g->root};
         const char *cwd = NULL, *user = NULL, *process = NULL, *label = NULL, *apparmor = NULL;
         _cleanup_strv_ char **envs = NULL, **gids = NULL, **caps = NULL;
         bool tty = false, nnp = false;
@@ -119,15 +119,16 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
                         break;
                 case 'F':
                         if (parse_u64(optarg, &n) < 0 || n > 1024)
-                                return rt_usage_error(&rt_cmd_exec, "--preserve-fds: bad number '%s'",
-                                                      optarg);
+                                return rt_usage_error(&rt_cmd_exec,
+                                                      "--preserve-fds: bad number '%s'", optarg);
                         eo.preserve_fds = (int)n;
                         break;
                 case 'G':
                 case 'I':
                         break;
                 default:
-                        return rt_usage_error(&rt_cmd_exec, "unknown option '%s'", argv[optind - 1]);
+                        return rt_usage_error(&rt_cmd_exec, "unknown option '%s'",
+                                              argv[optind - 1]);
                 }
         }
         if (optind >= argc)
@@ -142,7 +143,7 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
         }
         rt_preserve_fds(eo.preserve_fds);
 
-        struct error err = { 0 };
+        struct error err = {0};
         _cleanup_(spec_freep) struct spec *s = NULL;
         if (container_load_config(g->root, eo.id, &s, &err) < 0)
                 return rt_fail("exec: %s", err.msg);
@@ -151,7 +152,7 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
                 _cleanup_json_ struct json_object *j = NULL;
                 if (json_parse_file(process, &j, &err) < 0)
                         return rt_fail("exec: --process: %s", err.msg);
-                struct spec_process np = { 0 };
+                struct spec_process np = {0};
                 _cleanup_strv_ char **warn = NULL;
                 if (spec_parse_process(j, process, &np, &warn, &err) < 0)
                         return rt_fail("exec: %s", err.msg);
@@ -175,8 +176,8 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
                 uint64_t gid;
                 if (parse_u64(gids[i], &gid) < 0 || gid > UINT32_MAX)
                         return rt_fail("exec: --additional-gids '%s': not a gid", gids[i]);
-                p->user.additional_gids = xrealloc(p->user.additional_gids,
-                                                   (p->user.n_additional_gids + 1) * sizeof(uint32_t));
+                p->user.additional_gids = xrealloc(
+                    p->user.additional_gids, (p->user.n_additional_gids + 1) * sizeof(uint32_t));
                 p->user.additional_gids[p->user.n_additional_gids++] = (uint32_t)gid;
         }
         for (size_t i = 0; caps && caps[i]; i++) {
@@ -209,16 +210,17 @@ static int cmd_exec(const struct rt_globals *g, int argc, char **argv)
 }
 
 const struct rt_command rt_cmd_exec = {
-        "exec", "run a new process in a running container",
-        "exec [--tty] [--console-socket SOCKET] [--cwd DIR] [--env K=V]... [--user UID[:GID]] "
-        "[--additional-gids GID]... [--cap CAP]... [--no-new-privs] [--detach] [--pid-file FILE] "
-        "[--preserve-fds N] [--process FILE] ID [COMMAND [ARG...]]",
-        cmd_exec,
+    "exec",
+    "run a new process in a running container",
+    "exec [--tty] [--console-socket SOCKET] [--cwd DIR] [--env K=V]... [--user UID[:GID]] "
+    "[--additional-gids GID]... [--cap CAP]... [--no-new-privs] [--detach] [--pid-file FILE] "
+    "[--preserve-fds N] [--process FILE] ID [COMMAND [ARG...]]",
+    cmd_exec,
 };
 
 static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "format", required_argument, NULL, 'f' }, { 0 } };
+        static const struct option o[] = {{"format", required_argument, NULL, 'f'}, {0}};
         const char *format = "table";
         int c;
         optind = 0;
@@ -234,7 +236,7 @@ static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
         if (optind >= argc)
                 return rt_usage_error(&rt_cmd_ps, "a container id is required");
         const char *id = argv[optind++];
-        struct error err = { 0 };
+        struct error err = {0};
         _cleanup_close_ int rootfd = -EBADF;
         if (state_open_root(g->root, &rootfd, &err) < 0)
                 return rt_fail("%s", err.msg);
@@ -253,7 +255,7 @@ static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
                 return 0;
         }
         /* Table: run ps(1) with the given options (default -ef) and keep our pids' lines. */
-        char *args[64] = { "ps" };
+        char *args[64] = {"ps"};
         int na = 1;
         if (optind >= argc)
                 args[na++] = "-ef";
@@ -281,7 +283,8 @@ static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
                         _cleanup_free_ char *h = xstrdup(line);
                         char *save = NULL;
                         int col = 0;
-                        for (char *t = strtok_r(h, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++)
+                        for (char *t = strtok_r(h, " \t\n", &save); t;
+                             t = strtok_r(NULL, " \t\n", &save), col++)
                                 if (strcmp(t, "PID") == 0)
                                         pidcol = col;
                         fputs(line, stdout);
@@ -311,5 +314,5 @@ static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
         return 0;
 }
 
-const struct rt_command rt_cmd_ps = { "ps", "list the processes running in a container",
-                                      "ps [--format table|json] ID [PS OPTIONS...]", cmd_ps };
+const struct rt_command rt_cmd_ps = {"ps", "list the processes running in a container",
+                                     "ps [--format table|json] ID [PS OPTIONS...]", cmd_ps};

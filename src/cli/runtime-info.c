@@ -16,9 +16,8 @@
 
 static int cmd_spec(const struct rt_globals *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "bundle", required_argument, NULL, 'b' },
-                                           { "rootless", no_argument, NULL, 'r' },
-                                           { 0 } };
+        static const struct option o[] = {
+            {"bundle", required_argument, NULL, 'b'}, {"rootless", no_argument, NULL, 'r'}, {0}};
         const char *bundle = ".";
         bool rootless = false;
         int c;
@@ -30,7 +29,8 @@ static int cmd_spec(const struct rt_globals *g, int argc, char **argv)
                 else if (c == 'r')
                         rootless = true;
                 else
-                        return rt_usage_error(&rt_cmd_spec, "unknown option '%s'", argv[optind - 1]);
+                        return rt_usage_error(&rt_cmd_spec, "unknown option '%s'",
+                                              argv[optind - 1]);
         }
         if (optind != argc)
                 return rt_usage_error(&rt_cmd_spec, "spec takes no arguments");
@@ -41,8 +41,8 @@ static int cmd_spec(const struct rt_globals *g, int argc, char **argv)
                 return rt_fail("spec: '%s/config.json' exists; remove it first", bundle);
         struct json_object *j = spec_default(rootless);
         const char *text = json_pretty(j);
-        _cleanup_close_ int fd = openat(dfd, "config.json",
-                                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+        _cleanup_close_ int fd =
+            openat(dfd, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
         int r = fd < 0 ? -errno : write_all(fd, text, strlen(text));
         if (r == 0)
                 r = write_all(fd, "\n", 1);
@@ -52,8 +52,8 @@ static int cmd_spec(const struct rt_globals *g, int argc, char **argv)
         return 0;
 }
 
-const struct rt_command rt_cmd_spec = { "spec", "write a default config.json into a bundle",
-                                        "spec [--rootless] [--bundle DIR]", cmd_spec };
+const struct rt_command rt_cmd_spec = {"spec", "write a default config.json into a bundle",
+                                       "spec [--rootless] [--bundle DIR]", cmd_spec};
 
 static struct json_object *strs(const char *const *v)
 {
@@ -67,24 +67,38 @@ static int cmd_features(const struct rt_globals *g, int argc, char **argv)
 {
         if (argc != 1)
                 return rt_usage_error(&rt_cmd_features, "features takes no arguments");
-        static const char *const hooks[] = { "prestart",       "createRuntime", "createContainer",
-                                             "startContainer", "poststart",     "poststop",
-                                             NULL };
+        static const char *const hooks[] = {"prestart",
+                                            "createRuntime",
+                                            "createContainer",
+                                            "startContainer",
+                                            "poststart",
+                                            "poststop",
+                                            NULL};
         static const char *const mopts[] = {
-                "async",    "atime",       "bind",        "defaults",    "dev",      "diratime",
-                "dirsync",  "exec",        "idmap",       "iversion",    "lazytime", "loud",
-                "mand",     "noatime",     "nodev",       "nodiratime",  "noexec",   "noiversion",
-                "nolazytime", "nomand",    "norelatime",  "nostrictatime", "nosuid", "nosymfollow",
-                "private",  "ratime",      "rbind",       "rdev",        "rdiratime", "relatime",
-                "remount",  "rexec",       "ridmap",      "rnoatime",    "rnodev",   "rnodiratime",
-                "rnoexec",  "rnorelatime", "rnostrictatime", "rnosuid",  "rnosymfollow", "ro",
-                "rprivate", "rrelatime",   "rro",         "rrw",         "rshared",  "rslave",
-                "rstrictatime", "rsuid",   "rsymfollow",  "runbindable", "rw",       "shared",
-                "silent",   "slave",       "strictatime", "suid",        "symfollow", "sync",
-                "tmpcopyup", "unbindable", NULL,
+            "async",         "atime",        "bind",
+            "defaults",      "dev",          "diratime",
+            "dirsync",       "exec",         "idmap",
+            "iversion",      "lazytime",     "loud",
+            "mand",          "noatime",      "nodev",
+            "nodiratime",    "noexec",       "noiversion",
+            "nolazytime",    "nomand",       "norelatime",
+            "nostrictatime", "nosuid",       "nosymfollow",
+            "private",       "ratime",       "rbind",
+            "rdev",          "rdiratime",    "relatime",
+            "remount",       "rexec",        "ridmap",
+            "rnoatime",      "rnodev",       "rnodiratime",
+            "rnoexec",       "rnorelatime",  "rnostrictatime",
+            "rnosuid",       "rnosymfollow", "ro",
+            "rprivate",      "rrelatime",    "rro",
+            "rrw",           "rshared",      "rslave",
+            "rstrictatime",  "rsuid",        "rsymfollow",
+            "runbindable",   "rw",           "shared",
+            "silent",        "slave",        "strictatime",
+            "suid",          "symfollow",    "sync",
+            "tmpcopyup",     "unbindable",   NULL,
         };
-        static const char *const ns[] = { "cgroup", "ipc", "mount", "network", "pid",
-                                          "time",   "user", "uts",  NULL };
+        static const char *const ns[] = {"cgroup", "ipc",  "mount", "network", "pid",
+                                         "time",   "user", "uts",   NULL};
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "ociVersionMin", json_object_new_string("1.0.0"));
         json_object_object_add(o, "ociVersionMax", json_object_new_string("1.2.0"));
@@ -111,17 +125,18 @@ static int cmd_features(const struct rt_globals *g, int argc, char **argv)
         json_object_object_add(sc, "archs", strs(seccomp_known_archs()));
         json_object_object_add(sc, "knownFlags", strs(seccomp_known_flags()));
         _cleanup_strv_ char **supported = seccomp_supported_flags();
-        static const char *const none[] = { NULL };
+        static const char *const none[] = {NULL};
         json_object_object_add(sc, "supportedFlags",
                                strs(supported ? (const char *const *)supported : none));
         json_object_object_add(l, "seccomp", sc);
         struct json_object *aa = json_object_new_object();
-        json_object_object_add(aa, "enabled",
-                               json_object_new_boolean(access("/sys/kernel/security/apparmor", F_OK) == 0));
+        json_object_object_add(
+            aa, "enabled",
+            json_object_new_boolean(access("/sys/kernel/security/apparmor", F_OK) == 0));
         json_object_object_add(l, "apparmor", aa);
         struct json_object *se = json_object_new_object();
-        json_object_object_add(se, "enabled",
-                               json_object_new_boolean(access("/sys/fs/selinux/enforce", F_OK) == 0));
+        json_object_object_add(
+            se, "enabled", json_object_new_boolean(access("/sys/fs/selinux/enforce", F_OK) == 0));
         json_object_object_add(l, "selinux", se);
         struct json_object *rdt = json_object_new_object();
         json_object_object_add(rdt, "enabled", json_object_new_boolean(0));
@@ -140,5 +155,5 @@ static int cmd_features(const struct rt_globals *g, int argc, char **argv)
         return 0;
 }
 
-const struct rt_command rt_cmd_features = { "features", "print the features this runtime supports (JSON)",
-                                            "features", cmd_features };
+const struct rt_command rt_cmd_features = {
+    "features", "print the features this runtime supports (JSON)", "features", cmd_features};

@@ -12,17 +12,17 @@
 #include "runtime/container.h"
 
 static const struct option create_opts[] = {
-        { "bundle", required_argument, NULL, 'b' },
-        { "console-socket", required_argument, NULL, 'c' },
-        { "pid-file", required_argument, NULL, 'p' },
-        { "preserve-fds", required_argument, NULL, 'P' },
-        { "no-pivot", no_argument, NULL, 'n' },
-        { "no-new-keyring", no_argument, NULL, 'k' },
-        { "detach", no_argument, NULL, 'd' },
-        { "keep", no_argument, NULL, 'K' },
-        { "no-subreaper", no_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { 0 },
+    {"bundle", required_argument, NULL, 'b'},
+    {"console-socket", required_argument, NULL, 'c'},
+    {"pid-file", required_argument, NULL, 'p'},
+    {"preserve-fds", required_argument, NULL, 'P'},
+    {"no-pivot", no_argument, NULL, 'n'},
+    {"no-new-keyring", no_argument, NULL, 'k'},
+    {"detach", no_argument, NULL, 'd'},
+    {"keep", no_argument, NULL, 'K'},
+    {"no-subreaper", no_argument, NULL, 'S'},
+    {"help", no_argument, NULL, 'h'},
+    {0},
 };
 
 /* Parses the flags create and run share; returns the index of the id or -1. */
@@ -91,11 +91,11 @@ static int listen_fds(void)
 
 static int cmd_create(const struct rt_globals *g, int argc, char **argv)
 {
-        struct create_opts o = { .root = g->root };
+        struct create_opts o = {.root = g->root};
         if (parse_create(&rt_cmd_create, argc, argv, &o, NULL) < 0)
                 return 1;
         rt_preserve_fds(o.preserve_fds + listen_fds());
-        struct error err = { 0 };
+        struct error err = {0};
         o.sealed = rt_is_sealed();
         int r = container_create(&o, &err);
         if (r == -ERESTART)
@@ -106,20 +106,21 @@ static int cmd_create(const struct rt_globals *g, int argc, char **argv)
 }
 
 const struct rt_command rt_cmd_create = {
-        "create", "create a container from a bundle, ready to start",
-        "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N] "
-        "[--no-pivot] [--no-new-keyring] ID",
-        cmd_create,
+    "create",
+    "create a container from a bundle, ready to start",
+    "create [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] [--preserve-fds N] "
+    "[--no-pivot] [--no-new-keyring] ID",
+    cmd_create,
 };
 
 static int cmd_run(const struct rt_globals *g, int argc, char **argv)
 {
-        struct create_opts o = { .root = g->root };
+        struct create_opts o = {.root = g->root};
         bool detach = false;
         if (parse_create(&rt_cmd_run, argc, argv, &o, &detach) < 0)
                 return 1;
         rt_preserve_fds(o.preserve_fds + listen_fds());
-        struct error err = { 0 };
+        struct error err = {0};
         int status = 0;
         o.sealed = rt_is_sealed();
         int r = container_run(&o, detach, &status, &err);
@@ -131,19 +132,21 @@ static int cmd_run(const struct rt_globals *g, int argc, char **argv)
 }
 
 const struct rt_command rt_cmd_run = {
-        "run", "create and start a container; wait for it unless --detach",
-        "run [--detach] [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] "
-        "[--preserve-fds N] [--no-pivot] [--no-new-keyring] ID",
-        cmd_run,
+    "run",
+    "create and start a container; wait for it unless --detach",
+    "run [--detach] [--bundle DIR] [--pid-file FILE] [--console-socket SOCKET] "
+    "[--preserve-fds N] [--no-pivot] [--no-new-keyring] ID",
+    cmd_run,
 };
 
 /* For commands taking just "ID": returns the id or NULL after printing usage. */
 static const char *only_id(const struct rt_command *cmd, int argc, char **argv)
 {
         if (argc != 2 || argv[1][0] == '-') {
-                rt_usage_error(cmd, argc < 2 ? "a container id is required"
-                                             : argc > 2 ? "exactly one container id is expected"
-                                                        : "unknown option '%s'",
+                rt_usage_error(cmd,
+                               argc < 2   ? "a container id is required"
+                               : argc > 2 ? "exactly one container id is expected"
+                                          : "unknown option '%s'",
                                argv[1]);
                 return NULL;
         }
@@ -155,14 +158,14 @@ static int cmd_start(const struct rt_globals *g, int argc, char **argv)
         const char *id = only_id(&rt_cmd_start, argc, argv);
         if (!id)
                 return 1;
-        struct error err = { 0 };
+        struct error err = {0};
         if (container_start(g->root, id, &err) < 0)
                 return rt_fail("%s", err.msg);
         return 0;
 }
 
-const struct rt_command rt_cmd_start = { "start", "start a created container", "start ID",
-                                         cmd_start };
+const struct rt_command rt_cmd_start = {"start", "start a created container", "start ID",
+                                        cmd_start};
 
 static int cmd_state(const struct rt_globals *g, int argc, char **argv)
 {
@@ -171,7 +174,7 @@ static int cmd_state(const struct rt_globals *g, int argc, char **argv)
                 return 1;
         struct container_info *l = NULL;
         size_t n = 0;
-        struct error err = { 0 };
+        struct error err = {0};
         _cleanup_close_ int rootfd = -EBADF;
         if (state_open_root(g->root, &rootfd, &err) < 0)
                 return rt_fail("%s", err.msg);
@@ -186,14 +189,13 @@ static int cmd_state(const struct rt_globals *g, int argc, char **argv)
         return 0;
 }
 
-const struct rt_command rt_cmd_state = { "state", "print the state of a container as JSON",
-                                         "state ID", cmd_state };
+const struct rt_command rt_cmd_state = {"state", "print the state of a container as JSON",
+                                        "state ID", cmd_state};
 
 static int cmd_kill(const struct rt_globals *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "all", no_argument, NULL, 'a' },
-                                           { "pid", required_argument, NULL, 'p' },
-                                           { 0 } };
+        static const struct option o[] = {
+            {"all", no_argument, NULL, 'a'}, {"pid", required_argument, NULL, 'p'}, {0}};
         bool all = false;
         int c;
         optind = 0;
@@ -202,7 +204,8 @@ static int cmd_kill(const struct rt_globals *g, int argc, char **argv)
                 if (c == 'a')
                         all = true;
                 else if (c != 'p')
-                        return rt_usage_error(&rt_cmd_kill, "unknown option '%s'", argv[optind - 1]);
+                        return rt_usage_error(&rt_cmd_kill, "unknown option '%s'",
+                                              argv[optind - 1]);
         }
         if (optind >= argc || argc - optind > 2)
                 return rt_usage_error(&rt_cmd_kill, "expected ID [SIGNAL]");
@@ -210,20 +213,22 @@ static int cmd_kill(const struct rt_globals *g, int argc, char **argv)
         int sig = SIGTERM;
         if (argc - optind == 2 && (sig = rt_parse_signal(argv[optind + 1])) < 0)
                 return rt_fail("kill '%s': unknown signal '%s'", id, argv[optind + 1]);
-        struct error err = { 0 };
+        struct error err = {0};
         if (container_kill(g->root, id, sig, all, &err) < 0)
                 return rt_fail("%s", err.msg);
         return 0;
 }
 
 const struct rt_command rt_cmd_kill = {
-        "kill", "send a signal (default SIGTERM) to the container's init, or --all its processes",
-        "kill [--all] ID [SIGNAL]", cmd_kill,
+    "kill",
+    "send a signal (default SIGTERM) to the container's init, or --all its processes",
+    "kill [--all] ID [SIGNAL]",
+    cmd_kill,
 };
 
 static int cmd_delete(const struct rt_globals *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "force", no_argument, NULL, 'f' }, { 0 } };
+        static const struct option o[] = {{"force", no_argument, NULL, 'f'}, {0}};
         bool force = false;
         int c;
         optind = 0;
@@ -237,22 +242,23 @@ static int cmd_delete(const struct rt_globals *g, int argc, char **argv)
         }
         if (optind != argc - 1)
                 return rt_usage_error(&rt_cmd_delete, "exactly one container id is expected");
-        struct error err = { 0 };
+        struct error err = {0};
         if (container_delete(g->root, argv[optind], force, &err) < 0)
                 return rt_fail("%s", err.msg);
         return 0;
 }
 
 const struct rt_command rt_cmd_delete = {
-        "delete", "delete a container and everything it holds (--force kills a running one)",
-        "delete [--force] ID", cmd_delete,
+    "delete",
+    "delete a container and everything it holds (--force kills a running one)",
+    "delete [--force] ID",
+    cmd_delete,
 };
 
 static int cmd_list(const struct rt_globals *g, int argc, char **argv)
 {
-        static const struct option o[] = { { "format", required_argument, NULL, 'f' },
-                                           { "quiet", no_argument, NULL, 'q' },
-                                           { 0 } };
+        static const struct option o[] = {
+            {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {0}};
         const char *format = "table";
         bool quiet = false;
         int c;
@@ -264,7 +270,8 @@ static int cmd_list(const struct rt_globals *g, int argc, char **argv)
                 else if (c == 'q')
                         quiet = true;
                 else
-                        return rt_usage_error(&rt_cmd_list, "unknown option '%s'", argv[optind - 1]);
+                        return rt_usage_error(&rt_cmd_list, "unknown option '%s'",
+                                              argv[optind - 1]);
         }
         if (strcmp(format, "table") && strcmp(format, "json"))
                 return rt_fail("list: --format must be 'table' or 'json', not '%s'", format);
@@ -272,7 +279,7 @@ static int cmd_list(const struct rt_globals *g, int argc, char **argv)
                 return rt_usage_error(&rt_cmd_list, "list takes no arguments");
         struct container_info *l = NULL;
         size_t n = 0;
-        struct error err = { 0 };
+        struct error err = {0};
         if (container_list(g->root, &l, &n, &err) < 0)
                 return rt_fail("%s", err.msg);
         if (quiet) {
@@ -301,5 +308,5 @@ static int cmd_list(const struct rt_globals *g, int argc, char **argv)
         return 0;
 }
 
-const struct rt_command rt_cmd_list = { "list", "list containers",
-                                        "list [--format table|json] [--quiet]", cmd_list };
+const struct rt_command rt_cmd_list = {"list", "list containers",
+                                       "list [--format table|json] [--quiet]", cmd_list};

@@ -21,13 +21,13 @@
 #include "core/sys.h"
 #include "core/util.h"
 
-#define HUSK_VERSION "0.1.0"
+#define HUSK_VERSION     "0.1.0"
 #define OCI_SPEC_VERSION "1.2.0"
 
 static const struct rt_command *commands[] = {
-        &rt_cmd_create, &rt_cmd_start,  &rt_cmd_run, &rt_cmd_state, &rt_cmd_kill,     &rt_cmd_delete,
-        &rt_cmd_list,   &rt_cmd_exec,   &rt_cmd_ps,  &rt_cmd_spec,  &rt_cmd_features,
-        &rt_cmd_pause,  &rt_cmd_resume, &rt_cmd_update, &rt_cmd_events,
+    &rt_cmd_create,   &rt_cmd_start, &rt_cmd_run,    &rt_cmd_state,  &rt_cmd_kill,
+    &rt_cmd_delete,   &rt_cmd_list,  &rt_cmd_exec,   &rt_cmd_ps,     &rt_cmd_spec,
+    &rt_cmd_features, &rt_cmd_pause, &rt_cmd_resume, &rt_cmd_update, &rt_cmd_events,
 };
 
 static int log_fd = -1;
@@ -103,7 +103,8 @@ int rt_usage_error(const struct rt_command *cmd, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        fprintf(stderr, "husk-runtime %s: %s\nusage: husk-runtime %s\n", cmd->name, buf, cmd->usage);
+        fprintf(stderr, "husk-runtime %s: %s\nusage: husk-runtime %s\n", cmd->name, buf,
+                cmd->usage);
         write_log_line("error", buf);
         return 1;
 }
@@ -169,17 +170,15 @@ int rt_parse_signal(const char *s)
                 const char *name;
                 int sig;
         } sigs[] = {
-                { "HUP", SIGHUP },       { "INT", SIGINT },       { "QUIT", SIGQUIT },
-                { "ILL", SIGILL },       { "TRAP", SIGTRAP },     { "ABRT", SIGABRT },
-                { "IOT", SIGIOT },       { "BUS", SIGBUS },       { "FPE", SIGFPE },
-                { "KILL", SIGKILL },     { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-                { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },
-                { "TERM", SIGTERM },     { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
-                { "CONT", SIGCONT },     { "STOP", SIGSTOP },     { "TSTP", SIGTSTP },
-                { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },     { "URG", SIGURG },
-                { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM },
-                { "PROF", SIGPROF },     { "WINCH", SIGWINCH },   { "IO", SIGIO },
-                { "POLL", SIGPOLL },     { "PWR", SIGPWR },       { "SYS", SIGSYS },
+            {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+            {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+            {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+            {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+            {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+            {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+            {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+            {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+            {"SYS", SIGSYS},
         };
         uint64_t n;
         if (parse_u64(s, &n) == 0)
@@ -227,19 +226,19 @@ static void version(void)
 int runtime_main(int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "log", required_argument, NULL, 'l' },
-                { "log-format", required_argument, NULL, 'f' },
-                { "debug", no_argument, NULL, 'd' },
-                { "systemd-cgroup", no_argument, NULL, 's' },
-                { "explain", no_argument, NULL, 'e' },
-                { "version", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { "criu", required_argument, NULL, 'C' },
-                { "rootless", required_argument, NULL, 'R' },
-                { 0 },
+            {"root", required_argument, NULL, 'r'},
+            {"log", required_argument, NULL, 'l'},
+            {"log-format", required_argument, NULL, 'f'},
+            {"debug", no_argument, NULL, 'd'},
+            {"systemd-cgroup", no_argument, NULL, 's'},
+            {"explain", no_argument, NULL, 'e'},
+            {"version", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},
+            {"criu", required_argument, NULL, 'C'},
+            {"rootless", required_argument, NULL, 'R'},
+            {0},
         };
-        struct rt_globals g = { 0 };
+        struct rt_globals g = {0};
         saved_argv = argv;
         bool explain_flag = false;
         /* A hook or a console reader that goes away must not kill us mid-operation. */

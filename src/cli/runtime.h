@@ -17,9 +17,8 @@ struct rt_command {
         int (*run)(const struct rt_globals *g, int argc, char **argv);
 };
 
-extern const struct rt_command rt_cmd_spec, rt_cmd_create, rt_cmd_start, rt_cmd_run,
-        rt_cmd_state, rt_cmd_kill, rt_cmd_delete, rt_cmd_list, rt_cmd_exec, rt_cmd_ps,
-        rt_cmd_features;
+extern const struct rt_command rt_cmd_spec, rt_cmd_create, rt_cmd_start, rt_cmd_run, rt_cmd_state,
+    rt_cmd_kill, rt_cmd_delete, rt_cmd_list, rt_cmd_exec, rt_cmd_ps, rt_cmd_features;
 /* runtime-cgroup.c */
 extern const struct rt_command rt_cmd_pause, rt_cmd_resume, rt_cmd_update, rt_cmd_events;
 
@@ -27,7 +26,7 @@ extern const struct rt_command rt_cmd_pause, rt_cmd_resume, rt_cmd_update, rt_cm
 int rt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a usage error for cmd and returns 1 (runc exits 1 on usage errors too). */
 int rt_usage_error(const struct rt_command *cmd, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* True when argv holds -h/--help before any positional argument; prints the usage. */
 bool rt_wants_help(const struct rt_command *cmd, int argc, char **argv);
 /* Makes fds 3..3+n-1 inheritable (--preserve-fds, LISTEN_FDS), before anything else is opened. */

@@ -52,7 +52,7 @@ static inline void fclosep(FILE **f)
         static inline void fn##p(type **p)                                                         \
         {                                                                                          \
                 if (*p)                                                                            \
-                        fn(*p);                                                            \
+                        fn(*p);                                                                    \
         }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

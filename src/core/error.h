@@ -15,11 +15,11 @@ struct error {
 
 /* Sets err to "FMT: strerror(-code)" and returns code (a negative errno). */
 int error_sys(struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Sets err to "FMT" alone and returns code. */
 int error_msg(struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prefixes err with "FMT: " and returns code (err->code when code is 0). */
 int error_wrap(struct error *err, int code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void error_clear(struct error *err);

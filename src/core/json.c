@@ -50,8 +50,9 @@ int json_parse_string(const char *what, const char *text, struct json_object **r
                 int line, col;
                 line_col(text, off, &line, &col);
                 json_object_put(o);
-                return error_msg(err, -EINVAL, "%s: invalid JSON at line %d column %d: trailing data",
-                                 what, line, col);
+                return error_msg(err, -EINVAL,
+                                 "%s: invalid JSON at line %d column %d: trailing data", what, line,
+                                 col);
         }
         *ret = o;
         return 0;
@@ -102,8 +103,8 @@ int jget_obj(struct json_object *o, const char *path, const char *key, struct js
         return 1;
 }
 
-int jget_array(struct json_object *o, const char *path, const char *key,
-               struct json_object **ret, struct error *err)
+int jget_array(struct json_object *o, const char *path, const char *key, struct json_object **ret,
+               struct error *err)
 {
         struct json_object *v;
         if (!get(o, key, &v))
@@ -242,12 +243,11 @@ int jget_strv(struct json_object *o, const char *path, const char *key, char ***
 const char *json_compact(struct json_object *o)
 {
         return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 const char *json_pretty(struct json_object *o)
 {
-        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                         JSON_C_TO_STRING_SPACED |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE);
+        return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE);
 }

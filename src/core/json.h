@@ -28,8 +28,8 @@ void jpath_index(char *buf, size_t len, const char *parent, size_t index);
 
 int jget_obj(struct json_object *o, const char *path, const char *key, struct json_object **ret,
              struct error *err);
-int jget_array(struct json_object *o, const char *path, const char *key,
-               struct json_object **ret, struct error *err);
+int jget_array(struct json_object *o, const char *path, const char *key, struct json_object **ret,
+               struct error *err);
 int jget_str(struct json_object *o, const char *path, const char *key, char **ret,
              struct error *err);
 int jget_bool(struct json_object *o, const char *path, const char *key, bool *ret,

@@ -16,9 +16,9 @@
 static int openat2_how(int rootfd, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
         struct open_how how = {
-                .flags = (unsigned)(flags | O_CLOEXEC),
-                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = resolve,
+            .flags = (unsigned)(flags | O_CLOEXEC),
+            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+            .resolve = resolve,
         };
         for (;;) {
                 long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
@@ -132,12 +132,14 @@ static int walk_create(int rootfd, const char *path, bool last_file, mode_t mode
                 if (fd == -ENOENT) {
                         if (last && last_file) {
                                 int c = openat(curfd, comp,
-                                               O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+                                               O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                                               mode);
                                 if (c < 0 && errno != EEXIST)
                                         return -errno;
                                 if (c >= 0)
                                         close(c);
-                        } else if (mkdirat(curfd, comp, last ? mode : 0755) < 0 && errno != EEXIST) {
+                        } else if (mkdirat(curfd, comp, last ? mode : 0755) < 0 &&
+                                   errno != EEXIST) {
                                 return -errno;
                         }
                         fd = openat2_in_root(rootfd, next, O_PATH | O_NOFOLLOW, 0);
@@ -161,7 +163,8 @@ static int walk_create(int rootfd, const char *path, bool last_file, mode_t mode
                         /* Continue with TARGET/REST; an absolute target restarts at the root. */
                         char rest[PATH_MAX];
                         snprintf(rest, sizeof(rest), "%s", p);
-                        if (snprintf(todo, sizeof(todo), "%s/%s", target, rest) >= (int)sizeof(todo))
+                        if (snprintf(todo, sizeof(todo), "%s/%s", target, rest) >=
+                            (int)sizeof(todo))
                                 return -ENAMETOOLONG;
                         p = todo;
                         if (target[0] == '/') {

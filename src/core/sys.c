@@ -38,7 +38,8 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
         char out[4200];
         int m = snprintf(out, sizeof(out), "%s%.*s", prefix, n, line);
         if (m > 0)
-                (void)write_all(explain_fd, out, (size_t)m < sizeof(out) ? (size_t)m : sizeof(out) - 1);
+                (void)write_all(explain_fd, out,
+                                (size_t)m < sizeof(out) ? (size_t)m : sizeof(out) - 1);
 }
 
 void explain(const char *fmt, ...)
@@ -69,8 +70,9 @@ const char *shq(const char *s)
                 s = "";
         bool plain = *s != '\0';
         for (const char *p = s; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%",
-                            *p))
+                if (!strchr(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%",
+                        *p))
                         plain = false;
         if (plain)
                 return s;
@@ -94,13 +96,11 @@ static const struct {
         unsigned long flag;
         const char *name;
 } mflags[] = {
-        { MS_RDONLY, "ro" },         { MS_NOSUID, "nosuid" },
-        { MS_NODEV, "nodev" },       { MS_NOEXEC, "noexec" },
-        { MS_SYNCHRONOUS, "sync" },  { MS_DIRSYNC, "dirsync" },
-        { MS_MANDLOCK, "mand" },     { MS_NOATIME, "noatime" },
-        { MS_NODIRATIME, "nodiratime" }, { MS_RELATIME, "relatime" },
-        { MS_STRICTATIME, "strictatime" }, { MS_LAZYTIME, "lazytime" },
-        { MS_SILENT, "silent" },
+    {MS_RDONLY, "ro"},         {MS_NOSUID, "nosuid"},           {MS_NODEV, "nodev"},
+    {MS_NOEXEC, "noexec"},     {MS_SYNCHRONOUS, "sync"},        {MS_DIRSYNC, "dirsync"},
+    {MS_MANDLOCK, "mand"},     {MS_NOATIME, "noatime"},         {MS_NODIRATIME, "nodiratime"},
+    {MS_RELATIME, "relatime"}, {MS_STRICTATIME, "strictatime"}, {MS_LAZYTIME, "lazytime"},
+    {MS_SILENT, "silent"},
 };
 
 void mount_flags_string(unsigned long flags, const char *data, char *buf, size_t len)
@@ -144,14 +144,14 @@ static void explain_mount(const char *src, const char *tgt, const char *type, un
         }
         if (flags & MS_REMOUNT) {
                 mount_flags_string(flags, data, opts, sizeof(opts));
-                explain("mount -o remount%s%s%s %s", flags & MS_BIND ? ",bind" : "", *opts ? "," : "",
-                        opts, shq(tgt));
+                explain("mount -o remount%s%s%s %s", flags & MS_BIND ? ",bind" : "",
+                        *opts ? "," : "", opts, shq(tgt));
                 return;
         }
         mount_flags_string(flags, data, opts, sizeof(opts));
         if (flags & MS_BIND) {
-                explain("mount %s%s%s %s %s", flags & MS_REC ? "--rbind" : "--bind", *opts ? " -o " : "",
-                        *opts ? shq(opts) : "", shq(src), shq(tgt));
+                explain("mount %s%s%s %s %s", flags & MS_REC ? "--rbind" : "--bind",
+                        *opts ? " -o " : "", *opts ? shq(opts) : "", shq(src), shq(tgt));
                 return;
         }
         explain("mount -t %s%s%s %s %s", shq(type ? type : "none"), *opts ? " -o " : "",
@@ -184,9 +184,9 @@ static const struct {
         int flag;
         const char *opt;
 } nsopts[] = {
-        { CLONE_NEWUSER, "--user" },     { CLONE_NEWPID, "--pid" },  { CLONE_NEWNS, "--mount" },
-        { CLONE_NEWUTS, "--uts" },       { CLONE_NEWIPC, "--ipc" },  { CLONE_NEWNET, "--net" },
-        { CLONE_NEWCGROUP, "--cgroup" }, { CLONE_NEWTIME, "--time" },
+    {CLONE_NEWUSER, "--user"},     {CLONE_NEWPID, "--pid"},   {CLONE_NEWNS, "--mount"},
+    {CLONE_NEWUTS, "--uts"},       {CLONE_NEWIPC, "--ipc"},   {CLONE_NEWNET, "--net"},
+    {CLONE_NEWCGROUP, "--cgroup"}, {CLONE_NEWTIME, "--time"},
 };
 
 void ns_flags_string(int flags, char *buf, size_t len)
@@ -274,8 +274,8 @@ int sys_mknod_at(int dirfd, const char *path, const char *shown, mode_t mode, de
         if (t == 'p')
                 explain("mkfifo -m %o %s", (unsigned)(mode & 07777), shq(shown ? shown : path));
         else
-                explain("mknod -m %o %s %c %u %u", (unsigned)(mode & 07777), shq(shown ? shown : path),
-                        t, major(dev), minor(dev));
+                explain("mknod -m %o %s %c %u %u", (unsigned)(mode & 07777),
+                        shq(shown ? shown : path), t, major(dev), minor(dev));
         return mknodat(dirfd, path, mode, dev) < 0 ? -errno : 0;
 }
 
@@ -323,15 +323,15 @@ static size_t attr_string(uint64_t set, uint64_t clr, const char *suffix, char *
                 uint64_t attr;
                 const char *on, *off;
         } names[] = {
-                { MOUNT_ATTR_RDONLY, "ro", "rw" },
-                { MOUNT_ATTR_NOSUID, "nosuid", "suid" },
-                { MOUNT_ATTR_NODEV, "nodev", "dev" },
-                { MOUNT_ATTR_NOEXEC, "noexec", "exec" },
-                { MOUNT_ATTR_NODIRATIME, "nodiratime", "diratime" },
-                { MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow", "symfollow" },
+            {MOUNT_ATTR_RDONLY, "ro", "rw"},
+            {MOUNT_ATTR_NOSUID, "nosuid", "suid"},
+            {MOUNT_ATTR_NODEV, "nodev", "dev"},
+            {MOUNT_ATTR_NOEXEC, "noexec", "exec"},
+            {MOUNT_ATTR_NODIRATIME, "nodiratime", "diratime"},
+            {MOUNT_ATTR_NOSYMFOLLOW, "nosymfollow", "symfollow"},
         };
         for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-                const char *n = set & names[i].attr ? names[i].on
+                const char *n = set & names[i].attr   ? names[i].on
                                 : clr & names[i].attr ? names[i].off
                                                       : NULL;
                 if (n)
@@ -352,9 +352,9 @@ static int setattr_fd(int fd, const char *path, unsigned flags, uint64_t set, ui
                       int userns_fd)
 {
         struct mount_attr attr = {
-                .attr_set = set,
-                .attr_clr = clr,
-                .userns_fd = userns_fd >= 0 ? (uint64_t)userns_fd : 0,
+            .attr_set = set,
+            .attr_clr = clr,
+            .userns_fd = userns_fd >= 0 ? (uint64_t)userns_fd : 0,
         };
         /* Changing the atime mode needs the whole field cleared first. */
         if (set & MOUNT_ATTR__ATIME)
@@ -389,9 +389,8 @@ int sys_mount_bind_attr(const char *src, const char *target, const char *shown_t
                 r = setattr_fd(fd, "",
                                AT_EMPTY_PATH | (recursive && a->idmap_recursive ? AT_RECURSIVE : 0),
                                MOUNT_ATTR_IDMAP, 0, a->userns_fd);
-        if (r == 0 &&
-            syscall(SYS_move_mount, fd, "", AT_FDCWD, target,
-                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
+        if (r == 0 && syscall(SYS_move_mount, fd, "", AT_FDCWD, target,
+                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
                 r = -errno;
         close(fd);
         return r;

@@ -222,7 +222,7 @@ int write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, 
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof(tmp), ".%s.tmp%d", name, (int)getpid());
         _cleanup_close_ int fd =
-                openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+            openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
         int r = write_all(fd, buf, len);

@@ -577,9 +577,9 @@ pid_t cgroup_clone(char *const *dirs, unsigned long flags, bool *ret_in_unified)
                 int fd = open(u, O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd >= 0) {
                         struct clone_args a = {
-                                .flags = flags | CLONE_INTO_CGROUP,
-                                .exit_signal = SIGCHLD,
-                                .cgroup = (uint64_t)fd,
+                            .flags = flags | CLONE_INTO_CGROUP,
+                            .exit_signal = SIGCHLD,
+                            .cgroup = (uint64_t)fd,
                         };
                         explain_note("clone3(CLONE_INTO_CGROUP): the child starts in %s", u);
                         pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));

@@ -33,8 +33,7 @@ enum cgroup_mode cgroup_mode(void);
 /* Creates the container's cgroup directories (mkdir -p semantics; existing
  * directories are reused, as runc does for shared parents) and returns their
  * absolute paths as a strv. Nothing is left behind on failure. */
-int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs,
-                  struct error *err);
+int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, struct error *err);
 /* Moves pid into every directory (writes cgroup.procs). */
 int cgroup_enter(char *const *dirs, pid_t pid, struct error *err);
 /* Moves the calling (single-threaded) process into every directory itself:

@@ -103,7 +103,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                                  cfgpath);
         char rootfs[PATH_MAX];
         _cleanup_free_ char *rp = s->root_path[0] == '/' ? xstrdup(s->root_path)
-                                                          : xasprintf("%s/%s", bundle, s->root_path);
+                                                         : xasprintf("%s/%s", bundle, s->root_path);
         if (!realpath(rp, rootfs))
                 return error_sys(err, -errno, "root.path '%s'", rp);
         const struct spec_namespace *pidns = spec_find_namespace(s, CLONE_NEWPID);
@@ -173,7 +173,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         if (geteuid() == 0)
                 res->has_devices = true;
         if (!resources_empty(res)) {
-                struct res_apply_opts ro = { .what = RES_ALL, .path = "linux.resources" };
+                struct res_apply_opts ro = {.what = RES_ALL, .path = "linux.resources"};
                 r = resources_apply(st->cgroup_dirs, res, &ro, err);
                 for (char **w = ro.warnings; w && *w; w++)
                         log_warn("%s", *w);
@@ -183,25 +183,25 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         }
 
         struct init_config c = {
-                .spec = s,
-                .id = o->id,
-                .bundle = bundle,
-                .rootfs = rootfs,
-                .cgroup_dirs = st->cgroup_dirs,
-                .fifo_fd = fifo,
-                .console_fd = console,
-                .lock_fd = st->dirfd,
-                .no_pivot = o->no_pivot,
-                .popts = { .proc = &s->process,
-                           .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
-                           .preserve_fds = o->preserve_fds,
-                           .listen_fds = listen_fds_from_env(),
-                           .no_new_keyring = o->no_new_keyring,
-                           .seccomp = filter,
-                           .seccomp_listener = listener },
-                .seccomp_metadata = listener_metadata,
-                .state_json = hook_state,
-                .opaque = st,
+            .spec = s,
+            .id = o->id,
+            .bundle = bundle,
+            .rootfs = rootfs,
+            .cgroup_dirs = st->cgroup_dirs,
+            .fifo_fd = fifo,
+            .console_fd = console,
+            .lock_fd = st->dirfd,
+            .no_pivot = o->no_pivot,
+            .popts = {.proc = &s->process,
+                      .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
+                      .preserve_fds = o->preserve_fds,
+                      .listen_fds = listen_fds_from_env(),
+                      .no_new_keyring = o->no_new_keyring,
+                      .seccomp = filter,
+                      .seccomp_listener = listener},
+            .seccomp_metadata = listener_metadata,
+            .state_json = hook_state,
+            .opaque = st,
         };
         pid_t pid;
         if ((r = linux_spawn_init(&c, &pid, err)) < 0)
@@ -235,7 +235,7 @@ static void run_hooks_warn(const struct spec_hook *h, size_t n, const char *phas
 {
         if (!n)
                 return;
-        struct error e = { 0 };
+        struct error e = {0};
         _cleanup_free_ char *json = state_json_now(st, status);
         if (hooks_run(h, n, phase, json, &e) < 0)
                 log_warn("%s", e.msg);
@@ -254,7 +254,8 @@ static int start_locked(struct container_state *st, const struct spec *s, struct
         if (fd < 0) {
                 if (errno == ENXIO)
                         return error_msg(err, -ESRCH,
-                                         "cannot start container '%s': its init has exited", st->id);
+                                         "cannot start container '%s': its init has exited",
+                                         st->id);
                 return error_sys(err, -errno, "open exec.fifo of '%s'", st->id);
         }
         /* With poststart hooks, they must see the process executed: hold a read
@@ -268,7 +269,7 @@ static int start_locked(struct container_state *st, const struct spec *s, struct
         close(TAKE_FD(fd));
         unlinkat(st->dirfd, "exec.fifo", 0);
         if (watch >= 0) {
-                struct pollfd p = { .fd = watch, .events = 0 };
+                struct pollfd p = {.fd = watch, .events = 0};
                 while (poll(&p, 1, -1) < 0 && errno == EINTR)
                         ;
         }
@@ -296,7 +297,7 @@ static int wait_gone(pid_t pid, int timeout_ms)
         _cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         if (pfd < 0)
                 return errno == ESRCH ? 0 : -errno;
-        struct pollfd p = { .fd = pfd, .events = POLLIN };
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
         int n;
         while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
                 ;
@@ -308,7 +309,7 @@ static int destroy_locked(int rootfd, struct container_state *st, const struct s
 {
         enum container_status status = state_status(st);
         if (status != STATUS_STOPPED) {
-                struct error e = { 0 };
+                struct error e = {0};
                 if (!st->cgroup_dirs || cgroup_kill_all(st->cgroup_dirs, SIGKILL, &e) < 0)
                         kill(st->pid, SIGKILL);
                 kill(st->pid, SIGKILL);
@@ -354,7 +355,7 @@ int container_delete(const char *root, const char *id, bool force, struct error 
                                  "(use --force)",
                                  id, status_name(status));
         _cleanup_(spec_freep) struct spec *s = NULL;
-        struct error e = { 0 };
+        struct error e = {0};
         if (state_load_config(st, &s, &e) < 0)
                 log_warn("container '%s': %s; poststop hooks not run", id, e.msg);
         return destroy_locked(rootfd, st, s, err);
@@ -471,8 +472,7 @@ static int cmp_info(const void *a, const void *b)
                       ((const struct container_info *)b)->st->id);
 }
 
-int container_list(const char *root, struct container_info **ret, size_t *ret_n,
-                   struct error *err)
+int container_list(const char *root, struct container_info **ret, size_t *ret_n, struct error *err)
 {
         *ret = NULL;
         *ret_n = 0;
@@ -489,7 +489,7 @@ int container_list(const char *root, struct container_info **ret, size_t *ret_n,
                 if (e->d_name[0] == '.')
                         continue;
                 struct container_state *st = NULL;
-                struct error ign = { 0 };
+                struct error ign = {0};
                 if (state_load(dirfd(d), e->d_name, false, &st, &ign) < 0)
                         continue; /* being created or deleted right now */
                 l = xrealloc(l, (n + 1) * sizeof(*l));

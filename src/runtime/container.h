@@ -37,8 +37,7 @@ struct container_info {
         enum container_status status;
 };
 /* All containers under root, sorted by id. */
-int container_list(const char *root, struct container_info **ret, size_t *ret_n,
-                   struct error *err);
+int container_list(const char *root, struct container_info **ret, size_t *ret_n, struct error *err);
 void container_list_free(struct container_info *l, size_t n);
 
 struct exec_opts {

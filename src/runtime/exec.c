@@ -38,7 +38,7 @@ struct ex_msg {
 
 static void ex_send(int fd, int type, int value, const struct error *err)
 {
-        struct ex_msg m = { .type = type, .value = value };
+        struct ex_msg m = {.type = type, .value = value};
         size_t len = offsetof(struct ex_msg, text);
         if (err) {
                 m.code = err->code;
@@ -90,7 +90,7 @@ static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int 
                                                  int console, const struct seccomp_filter *filter,
                                                  int listener)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         struct ex_msg m;
         if (ex_recv(sock, &m) != EX_GO)
                 _exit(1);
@@ -118,12 +118,12 @@ static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int 
         }
         const struct spec *s = o->spec;
         struct process_opts popts = {
-                .proc = &s->process,
-                .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
-                .preserve_fds = o->preserve_fds,
-                .no_new_keyring = true,
-                .seccomp = filter,
-                .seccomp_listener = listener,
+            .proc = &s->process,
+            .userns = spec_find_namespace(s, CLONE_NEWUSER) != NULL,
+            .preserve_fds = o->preserve_fds,
+            .no_new_keyring = true,
+            .seccomp = filter,
+            .seccomp_listener = listener,
         };
         _cleanup_free_ char *sc_state = NULL;
         if (filter && filter->notify) {
@@ -147,7 +147,7 @@ static __attribute__((noreturn)) void exec_child(const struct exec_opts *o, int 
                 }
                 close(console);
         }
-        struct exec_plan plan = { 0 };
+        struct exec_plan plan = {0};
         if (process_plan(&popts, &plan, &err) < 0 || process_apply(&popts, &err) < 0) {
                 ex_send(sock, EX_ERROR, 0, &err);
                 _exit(1);
@@ -194,10 +194,12 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
                                  pidfd < 0 ? "stopped" : status_name(status));
         _cleanup_(seccomp_filter_freep) struct seccomp_filter *filter = NULL;
         _cleanup_free_ char *listener_path = NULL, *metadata = NULL;
-        if ((r = seccomp_from_spec(o->spec->linux.seccomp, rootfd, &filter, &listener_path, &metadata, err)) < 0)
+        if ((r = seccomp_from_spec(o->spec->linux.seccomp, rootfd, &filter, &listener_path,
+                                   &metadata, err)) < 0)
                 return r;
         _cleanup_close_ int listener = -EBADF;
-        if (filter && filter->notify && (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
+        if (filter && filter->notify &&
+            (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
                 return r;
         _cleanup_close_ int console = -EBADF;
         if (o->console_socket && (r = console_socket_connect(o->console_socket, &console, err)) < 0)
@@ -217,7 +219,7 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
                 close(sv[0]);
                 /* Until it execs, nothing in the container may open our /proc/PID/exe. */
                 prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-                struct error e = { 0 };
+                struct error e = {0};
                 if (cgroup_enter_self(st->cgroup_dirs, in_unified, &e) < 0) {
                         ex_send(sv[1], EX_ERROR, 0, &e);
                         _exit(1);
@@ -246,7 +248,7 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
                                  * process's pid, the container's state) before it execs. */
                                 struct json_object *so = state_to_oci(st, status);
                                 _cleanup_free_ char *payload =
-                                        seccomp_process_state(json_compact(so), pid, metadata);
+                                    seccomp_process_state(json_compact(so), pid, metadata);
                                 json_object_put(so);
                                 if (send(sock, payload, strlen(payload), MSG_NOSIGNAL) < 0) {
                                         r = error_sys(err, -errno,
@@ -272,7 +274,8 @@ int container_exec(const struct exec_opts *o, int *ret_status, struct error *err
         if (o->pid_file) {
                 char buf[32];
                 snprintf(buf, sizeof(buf), "%d", (int)pid);
-                _cleanup_close_ int fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                _cleanup_close_ int fd =
+                    open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                 if (fd < 0 || write_all(fd, buf, strlen(buf)) < 0) {
                         r = error_sys(err, -errno, "write pid file '%s'", o->pid_file);
                         goto fail;

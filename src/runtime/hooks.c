@@ -21,8 +21,8 @@ static int run_one(const struct spec_hook *h, const char *phase, const char *sta
         if (explain_on())
                 explain("echo '<state JSON>' | %s%s", shq(h->path),
                         h->args && h->args[0] && h->args[1] ? " ..." : "");
-        char *fallback[] = { h->path, NULL };
-        char *noenv[] = { NULL };
+        char *fallback[] = {h->path, NULL};
+        char *noenv[] = {NULL};
         pid_t pid = fork();
         if (pid < 0) {
                 int r = -errno;
@@ -35,7 +35,8 @@ static int run_one(const struct spec_hook *h, const char *phase, const char *sta
                         _exit(127);
                 signal(SIGPIPE, SIG_DFL);
                 syscall(SYS_close_range, 3, ~0U, 0);
-                execve(h->path, h->args && h->args[0] ? h->args : fallback, h->env ? h->env : noenv);
+                execve(h->path, h->args && h->args[0] ? h->args : fallback,
+                       h->env ? h->env : noenv);
                 _exit(127);
         }
         close(p[0]);
@@ -46,7 +47,7 @@ static int run_one(const struct spec_hook *h, const char *phase, const char *sta
         int status = 0, r = 0;
         if (h->timeout > 0) {
                 _cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-                struct pollfd pl = { .fd = pfd, .events = POLLIN };
+                struct pollfd pl = {.fd = pfd, .events = POLLIN};
                 int64_t deadline = now_ms() + (int64_t)h->timeout * 1000;
                 for (;;) {
                         int64_t left = deadline - now_ms();

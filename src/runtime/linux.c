@@ -42,7 +42,7 @@ struct sync_msg {
 
 static int sync_send(int fd, int type, int value, int code, const char *text)
 {
-        struct sync_msg m = { .type = type, .value = value, .code = code };
+        struct sync_msg m = {.type = type, .value = value, .code = code};
         size_t len = offsetof(struct sync_msg, text);
         if (text) {
                 snprintf(m.text, sizeof(m.text), "%s", text);
@@ -143,8 +143,8 @@ static int ns_plan_make(const struct spec *s, struct ns_plan *p, struct error *e
 {
         memset(p, 0, sizeof(*p));
         /* User namespace first: the others are joined or created with its privileges. */
-        static const int order[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
-                                     CLONE_NEWPID,  CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWTIME };
+        static const int order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS,    CLONE_NEWNET,
+                                    CLONE_NEWPID,  CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWTIME};
         for (size_t o = 0; o < ARRAY_SIZE(order); o++) {
                 for (size_t i = 0; i < s->linux.n_namespaces; i++) {
                         const struct spec_namespace *ns = &s->linux.namespaces[i];
@@ -164,9 +164,10 @@ static int ns_plan_make(const struct spec *s, struct ns_plan *p, struct error *e
                         if (t != ns->type) {
                                 close(fd);
                                 ns_plan_done(p);
-                                return error_msg(err, -EINVAL,
-                                                 "linux.namespaces[%zu]: '%s' is not a %s namespace",
-                                                 i, ns->path, spec_ns_name(ns->type));
+                                return error_msg(
+                                    err, -EINVAL,
+                                    "linux.namespaces[%zu]: '%s' is not a %s namespace", i,
+                                    ns->path, spec_ns_name(ns->type));
                         }
                         p->join_fds[p->n_join] = fd;
                         p->join_types[p->n_join++] = ns->type;
@@ -183,8 +184,9 @@ static int set_time_offsets(const struct spec *s, struct error *err)
         for (size_t i = 0; i < s->linux.n_time_offsets; i++) {
                 const struct spec_time_offset *t = &s->linux.time_offsets[i];
                 char v[96];
-                snprintf(v, sizeof(v), "%s %lld %u", t->clock == CLOCK_BOOTTIME ? "boottime" : "monotonic",
-                         (long long)t->secs, t->nanosecs);
+                snprintf(v, sizeof(v), "%s %lld %u",
+                         t->clock == CLOCK_BOOTTIME ? "boottime" : "monotonic", (long long)t->secs,
+                         t->nanosecs);
                 r = sys_write_file_at(AT_FDCWD, "/proc/self/timens_offsets", NULL, v);
                 if (r < 0)
                         return error_sys(err, r, "linux.timeOffsets: write '%s'", v);
@@ -224,10 +226,11 @@ static bool has_ns(const struct spec *s, int type)
 }
 
 /* The init's work after it is in all its namespaces. Never returns. */
-static __attribute__((noreturn)) void init_run(const struct init_config *c, int sock, pid_t host_pid)
+static __attribute__((noreturn)) void init_run(const struct init_config *c, int sock,
+                                               pid_t host_pid)
 {
         const struct spec *s = c->spec;
-        struct error err = { 0 };
+        struct error err = {0};
         int r;
         bool userns = has_ns(s, CLONE_NEWUSER);
         const struct spec_namespace *cgns = spec_find_namespace(s, CLONE_NEWCGROUP);
@@ -255,12 +258,12 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                 child_fail(sock, &err);
         }
         struct rootfs_ctx rctx = {
-                .spec = s,
-                .rootfs = c->rootfs,
-                .userns = userns,
-                .netns = has_ns(s, CLONE_NEWNET),
-                .cgroupns = cgns != NULL,
-                .cgroup_dirs = c->cgroup_dirs,
+            .spec = s,
+            .rootfs = c->rootfs,
+            .userns = userns,
+            .netns = has_ns(s, CLONE_NEWNET),
+            .cgroupns = cgns != NULL,
+            .cgroup_dirs = c->cgroup_dirs,
         };
         if (rootfs_prepare(&rctx, &err) < 0)
                 child_fail(sock, &err);
@@ -303,7 +306,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
                 sc_state = seccomp_process_state(st, host_pid, c->seccomp_metadata);
                 po.seccomp_state = sc_state;
         }
-        struct exec_plan plan = { 0 };
+        struct exec_plan plan = {0};
         if (process_plan(&po, &plan, &err) < 0)
                 child_fail(sock, &err);
         bool late = s->hooks.n_start_container > 0;
@@ -341,11 +344,12 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
 static __attribute__((noreturn)) void child_general(const struct init_config *c, int sock,
                                                     struct ns_plan *p)
 {
-        struct error err = { 0 };
+        struct error err = {0};
         int r;
         for (size_t i = 0; i < p->n_join; i++) {
                 char shown[64];
-                snprintf(shown, sizeof(shown), "<%s namespace path>", spec_ns_name(p->join_types[i]));
+                snprintf(shown, sizeof(shown), "<%s namespace path>",
+                         spec_ns_name(p->join_types[i]));
                 if ((r = sys_setns(p->join_fds[i], p->join_types[i], shown)) < 0) {
                         error_sys(&err, r, "join the %s namespace", spec_ns_name(p->join_types[i]));
                         child_fail(sock, &err);
@@ -430,7 +434,7 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                 if (c->lock_fd >= 0)
                         close(c->lock_fd);
                 /* Into the container's cgroups before anything else, by itself (cheap). */
-                struct error e = { 0 };
+                struct error e = {0};
                 if (cgroup_enter_self(c->cgroup_dirs, in_unified, &e) < 0)
                         child_fail(sv[1], &e);
                 if (fast) {

@@ -37,12 +37,12 @@ struct init_config {
         const struct spec *spec;
         const char *id;
         const char *bundle;
-        const char *rootfs;      /* absolute */
+        const char *rootfs; /* absolute */
         char *const *cgroup_dirs;
-        int fifo_fd;             /* exec.fifo opened O_RDWR, -1 for none */
-        int console_fd;          /* connected console socket, -1 for none */
-        int lock_fd;             /* the locked state dir: closed in the child, or the
-                                  * init would hold the lock for as long as it lives */
+        int fifo_fd;    /* exec.fifo opened O_RDWR, -1 for none */
+        int console_fd; /* connected console socket, -1 for none */
+        int lock_fd;    /* the locked state dir: closed in the child, or the
+                         * init would hold the lock for as long as it lives */
         bool no_pivot;
         struct process_opts popts;
         const char *seccomp_metadata; /* listenerMetadata for the notify state */

@@ -46,7 +46,7 @@ static char *home_for(uid_t uid)
         _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
         char line[1024];
         while (f && fgets(line, sizeof(line), f)) {
-                char *fields[7] = { 0 };
+                char *fields[7] = {0};
                 char *save = NULL, *p = line;
                 int n = 0;
                 /* strsep keeps empty fields, which strtok would drop. */
@@ -151,13 +151,12 @@ static int apply_rlimits(const struct spec_process *p, struct error *err)
 {
         for (size_t i = 0; i < p->n_rlimits; i++) {
                 const struct spec_rlimit *l = &p->rlimits[i];
-                struct rlimit rl = { .rlim_cur = l->soft, .rlim_max = l->hard };
+                struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
                 explain("prlimit --pid $$ --%s=%llu:%llu", l->name ? l->name + 7 : "?",
                         (unsigned long long)l->soft, (unsigned long long)l->hard);
                 if (setrlimit(l->resource, &rl) < 0)
                         return error_sys(err, -errno, "set %s to %llu:%llu", l->name,
-                                         (unsigned long long)l->soft,
-                                         (unsigned long long)l->hard);
+                                         (unsigned long long)l->soft, (unsigned long long)l->hard);
         }
         return 0;
 }
@@ -218,8 +217,8 @@ static void caps_string(uint64_t set, char *buf, size_t len)
 
 static int capset_all(const struct spec_caps *c)
 {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-        struct __user_cap_data_struct d[2] = { 0 };
+        struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+        struct __user_cap_data_struct d[2] = {0};
         d[0].effective = (uint32_t)c->effective;
         d[1].effective = (uint32_t)(c->effective >> 32);
         d[0].permitted = (uint32_t)c->permitted;
@@ -238,13 +237,15 @@ static int apply_user_and_caps(const struct process_opts *o, struct error *err)
         if (p->has_caps) {
                 if (explain_on()) {
                         caps_string(c->bounding, b, sizeof(b));
-                        explain("setpriv --bounding-set -all%s%s  # drop the rest of the bounding set",
-                                c->bounding ? "," : "", c->bounding ? b : "");
+                        explain(
+                            "setpriv --bounding-set -all%s%s  # drop the rest of the bounding set",
+                            c->bounding ? "," : "", c->bounding ? b : "");
                 }
                 for (int cap = 0; cap <= last; cap++)
-                        if (!(c->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-                            errno != EINVAL)
-                                return error_sys(err, -errno, "drop capability %s from the bounding set",
+                        if (!(c->bounding & (1ULL << cap)) &&
+                            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                                return error_sys(err, -errno,
+                                                 "drop capability %s from the bounding set",
                                                  spec_cap_name(cap));
                 if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                         return error_sys(err, -errno, "prctl PR_SET_KEEPCAPS");
@@ -368,7 +369,8 @@ static int tramp_memfd(void)
         if (fd < 0)
                 return -errno;
         int r = write_all(fd, husk_tramp_start, (size_t)(husk_tramp_end - husk_tramp_start));
-        if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        if (r == 0 &&
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
                 r = -errno;
         if (r < 0) {
                 close(fd);

@@ -116,7 +116,7 @@ static int open_dest(const struct setup *s, const struct spec_mount *m, const ch
                 if (slash && slash[1]) {
                         *slash = '\0';
                         if (safe_open_literal(s->rootfd, *parent ? parent : "/",
-                                                 O_PATH | O_DIRECTORY, &pfd) == 0) {
+                                              O_PATH | O_DIRECTORY, &pfd) == 0) {
                                 if (explain_on())
                                         explain(file ? "install -D /dev/null %s" : "mkdir -p %s",
                                                 shq(dest));

@@ -111,9 +111,9 @@ struct spec_hook {
 
 struct spec_hooks {
         struct spec_hook *prestart, *create_runtime, *create_container, *start_container,
-                *poststart, *poststop;
+            *poststart, *poststop;
         size_t n_prestart, n_create_runtime, n_create_container, n_start_container, n_poststart,
-                n_poststop;
+            n_poststop;
 };
 
 struct spec_linux {

@@ -40,7 +40,8 @@ int state_check_id(const char *id, struct error *err)
         if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 1024)
                 return error_msg(err, -EINVAL, "invalid container id '%s'", id);
         for (const char *p = id; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-", *p))
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-",
+                            *p))
                         return error_msg(err, -EINVAL,
                                          "invalid container id '%s': only letters, digits and "
                                          "'_+.-' are allowed",
@@ -91,7 +92,8 @@ int state_create_dir(int rootfd, const char *id, int *ret_dirfd, struct error *e
 
 int state_remove_dir(int rootfd, const char *id)
 {
-        _cleanup_close_ int fd = openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd =
+            openat(rootfd, id, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         DIR *d = fdopendir(fd);

@@ -23,7 +23,7 @@
 
 int console_socket_connect(const char *path, int *ret_fd, struct error *err)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         if (strlen(path) >= sizeof(sa.sun_path))
                 return error_msg(err, -ENAMETOOLONG, "console socket path '%s' is too long", path);
         strcpy(sa.sun_path, path);
@@ -40,9 +40,9 @@ int send_fd(int sock, int fd, const char *name)
 {
         char cbuf[CMSG_SPACE(sizeof(int))];
         memset(cbuf, 0, sizeof(cbuf));
-        struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf) };
+        struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+        struct msghdr m = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
@@ -58,9 +58,9 @@ int recv_fd(int sock, int *ret_fd)
 {
         char name[256];
         char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf) };
+        struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+        struct msghdr m = {
+            .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
         ssize_t n;
         while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0)
                 if (errno != EINTR)
@@ -97,8 +97,8 @@ int terminal_setup(int console_fd, const struct spec_process *p, bool console, s
         if (slave < 0)
                 return error_sys(err, -errno, "open pty peer");
         if (p->has_console_size) {
-                struct winsize ws = { .ws_row = (unsigned short)p->console_height,
-                                      .ws_col = (unsigned short)p->console_width };
+                struct winsize ws = {.ws_row = (unsigned short)p->console_height,
+                                     .ws_col = (unsigned short)p->console_width};
                 if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
                         return error_sys(err, -errno, "set console size");
         }
@@ -152,9 +152,9 @@ int terminal_relay(int master, pid_t pid, int *ret_status)
         int status = 0;
         for (;;) {
                 struct pollfd p[3] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = out_open ? master : -1, .events = POLLIN },
-                        { .fd = in_open ? 0 : -1, .events = POLLIN },
+                    {.fd = sfd, .events = POLLIN},
+                    {.fd = out_open ? master : -1, .events = POLLIN},
+                    {.fd = in_open ? 0 : -1, .events = POLLIN},
                 };
                 if (poll(p, 3, -1) < 0 && errno != EINTR)
                         break;
@@ -175,7 +175,7 @@ int terminal_relay(int master, pid_t pid, int *ret_status)
                 if (w == pid) {
                         /* Drain what the process wrote last. */
                         while (out_open) {
-                                struct pollfd q = { .fd = master, .events = POLLIN };
+                                struct pollfd q = {.fd = master, .events = POLLIN};
                                 if (poll(&q, 1, 0) <= 0)
                                         break;
                                 out_open = pump(master, 1);

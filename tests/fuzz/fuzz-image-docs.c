@@ -23,11 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = xmalloc(size);
         memcpy(text, data + 1, size - 1);
         text[size - 1] = '\0';
-        struct error err = { 0 };
+        struct error err = {0};
         int r;
         switch (data[0] % 5) {
         case 0: {
-                struct manifest m = { 0 };
+                struct manifest m = {0};
                 r = manifest_parse("fuzz", text, &m, &err);
                 must_explain(r, &err);
                 if (r == 0) {
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 must_explain(r, &err);
                 if (r == 0) {
                         size_t pick;
-                        struct error e2 = { 0 };
+                        struct error e2 = {0};
                         int p = index_pick(d, n, "fuzz", &pick, &e2);
                         must_explain(p, &e2);
                         if (p == 0 && pick >= n)
@@ -64,14 +64,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
         }
         case 3: {
-                struct image_ref ref = { 0 };
+                struct image_ref ref = {0};
                 r = image_ref_parse(text, data[0] & 8, &ref, &err);
                 must_explain(r, &err);
                 if (r == 0) {
                         char *a = image_ref_string(&ref), *b = image_ref_familiar(&ref);
                         /* The normalized form must parse again to the same thing. */
-                        struct image_ref again = { 0 };
-                        struct error e2 = { 0 };
+                        struct image_ref again = {0};
+                        struct error e2 = {0};
                         if (image_ref_parse(a, true, &again, &e2) < 0)
                                 abort();
                         char *c = image_ref_string(&again);

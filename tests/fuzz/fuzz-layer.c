@@ -40,7 +40,7 @@ static void check_jail(void)
                     strcmp(e->d_name, "inside") && strcmp(e->d_name, "canary"))
                         abort(); /* written outside the layer directory */
         closedir(d);
-        char p[128], buf[16] = { 0 };
+        char p[128], buf[16] = {0};
         snprintf(p, sizeof(p), "%s/canary", jail);
         int fd = open(p, O_RDONLY | O_NOFOLLOW);
         if (fd < 0 || read(fd, buf, sizeof(buf) - 1) != 6 || strcmp(buf, "canary") != 0)
@@ -69,9 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (in < 0 || write(in, data, size) != (ssize_t)size || lseek(in, 0, SEEK_SET) != 0)
                 abort();
         int dest = open(inside, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-        struct layer_unpack_opts o = { .max_bytes = 64u << 20, .what = "fuzz" };
+        struct layer_unpack_opts o = {.max_bytes = 64u << 20, .what = "fuzz"};
         struct layer_stats st;
-        struct error err = { 0 };
+        struct error err = {0};
         int r = layer_unpack(in, dest, &o, &st, &err);
         if (r < 0 && (err.msg[0] == '\0' || err.code >= 0))
                 abort(); /* every failure must say why */

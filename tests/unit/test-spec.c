@@ -238,7 +238,8 @@ static const char full_config[] =
     "d\"}],\"poststop\":[{\"path\":\"/e\"}]},"
     "\"annotations\":{\"a\":\"b\",\"c\":\"d\"},"
     "\"linux\":{\"namespaces\":[{\"type\":\"user\"},{\"type\":\"time\"},{\"type\":\"cgroup\"},{"
-    "\"type\":\"network\",\"path\":\"/proc/1/ns/net\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"ipc\"}],"
+    "\"type\":\"network\",\"path\":\"/proc/1/ns/"
+    "net\"},{\"type\":\"uts\"},{\"type\":\"mount\"},{\"type\":\"ipc\"}],"
     "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],\"gidMappings\":[{"
     "\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
     "\"timeOffsets\":{\"monotonic\":{\"secs\":-10,\"nanosecs\":5},\"boottime\":{\"secs\":20}},"
@@ -676,16 +677,16 @@ TEST(spec_devices)
                   "linux.devices[0].major: out of range");
         /* Podman's fileMode carries the file type (8630 = 020666); only the permissions stay. */
         struct spec *s = NULL;
-        struct error e = { 0 };
+        struct error e = {0};
         CHECK(parse_with(false, "linux.devices",
                          "[{\"type\":\"c\",\"path\":\"/dev/n\",\"major\":1,\"minor\":3,"
                          "\"fileMode\":8630}]",
                          &s, &e) == 0);
         CHECK(s && s->linux.n_devices == 1 && s->linux.devices[0].file_mode == 0666);
         spec_free(s);
-        CHECK_STR(error_with("linux.devices",
-                             "[{\"type\":\"p\",\"path\":\"/d\",\"fileMode\":1048576}]"),
-                  "linux.devices[0].fileMode: only permission and file type bits");
+        CHECK_STR(
+            error_with("linux.devices", "[{\"type\":\"p\",\"path\":\"/d\",\"fileMode\":1048576}]"),
+            "linux.devices[0].fileMode: only permission and file type bits");
         CHECK_STR(error_with("linux.devices", "[{\"type\":\"p\",\"path\":\"/d\",\"fileMode\":-1}]"),
                   "linux.devices[0].fileMode: expected an unsigned integer, got -1");
         CHECK_STR(error_with("linux.devices", "[{\"type\":\"p\",\"path\":\"/d\",\"uid\":true}]"),

@@ -15,10 +15,10 @@ static int unit_count;
 
 #define TEST(name)                                                                                 \
         static void test_##name(int *unit_failed);                                                 \
-        __attribute__((constructor)) static void register_##name(void)                            \
+        __attribute__((constructor)) static void register_##name(void)                             \
         {                                                                                          \
                 if (unit_count < UNIT_MAX)                                                         \
-                        unit_tests[unit_count++] = (struct unit_test){ #name, test_##name };       \
+                        unit_tests[unit_count++] = (struct unit_test){#name, test_##name};         \
         }                                                                                          \
         static void test_##name(int *unit_failed)
 

@@ -11,23 +11,26 @@
 #if defined(__x86_64__)
 __asm__(".globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall tramp_main\n\thlt\n");
 #define NR_EXECVE 59
-#define NR_WRITE 1
-#define NR_EXIT 60
+#define NR_WRITE  1
+#define NR_EXIT   60
 static long sys3(long n, long a, long b, long c)
 {
         long r;
-        __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+        __asm__ volatile("syscall"
+                         : "=a"(r)
+                         : "a"(n), "D"(a), "S"(b), "d"(c)
+                         : "rcx", "r11", "memory");
         return r;
 }
 #elif defined(__aarch64__)
 __asm__(".globl _start\n_start:\n\tmov x0, sp\n\tbl tramp_main\n");
 #define NR_EXECVE 221
-#define NR_WRITE 64
-#define NR_EXIT 93
+#define NR_WRITE  64
+#define NR_EXIT   93
 static long sys3(long n, long a, long b, long c)
 {
         register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b,
-                                     x2 __asm__("x2") = c;
+                         x2 __asm__("x2") = c;
         __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
         return x0;
 }
