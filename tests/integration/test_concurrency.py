@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+from conftest import skip_on
+
 
 def race(n, fn):
     results = [None] * n
@@ -25,6 +27,8 @@ def race(n, fn):
 
 @pytest.mark.asan
 def test_concurrent_create_same_id(rt):
+    skip_on("runc", "two racing creates of one id can both succeed (runc 1.1.5), leaving "
+            "an orphaned runc init behind")
     b = rt.bundle(args=("/probe", "sleep", "30"))
     b.write()
     cid = rt.new_id()
@@ -61,6 +65,8 @@ def test_concurrent_start_once(rt):
 
 
 def test_concurrent_delete_force(rt):
+    skip_on("crun", "a delete racing another fails with 'error loading config.json' "
+            "instead of 'does not exist'")
     b = rt.bundle(args=("/probe", "sleep", "30"))
     cid = rt.run_detached(b).cid
     results = race(4, lambda: rt.cmd("delete", "--force", cid))
