@@ -21,6 +21,7 @@
 #include "runtime/hooks.h"
 #include "runtime/rootfs.h"
 #include "runtime/terminal.h"
+#include "runtime/userns.h"
 
 enum sync_type {
         SYNC_GO = 1,
@@ -84,44 +85,6 @@ static __attribute__((noreturn)) void child_fail(int sock, const struct error *e
 {
         sync_send(sock, SYNC_ERROR, 0, err->code ? err->code : -EIO, err->msg);
         _exit(1);
-}
-
-static int write_maps(pid_t pid, const char *file, const struct spec_id_mapping *m, size_t n,
-                      struct error *err)
-{
-        char buf[4096], path[64], shown[64];
-        size_t off = 0;
-        for (size_t i = 0; i < n && off < sizeof(buf); i++)
-                off += snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
-                                m[i].host_id, m[i].size);
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        snprintf(shown, sizeof(shown), "/proc/$PID/%s", file);
-        /* echo's own newline ends the last line, so show it without ours. */
-        if (off)
-                buf[off - 1] = '\0';
-        int r = sys_write_file_at(AT_FDCWD, path, shown, buf);
-        if (r < 0)
-                return error_sys(err, r, "write %s", file);
-        return 0;
-}
-
-static int setup_userns_maps(const struct spec *s, pid_t pid, struct error *err)
-{
-        if (geteuid() != 0) {
-                /* Unprivileged: setgroups must be denied before a gid map is accepted. */
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-                int r = sys_write_file_at(AT_FDCWD, path, "/proc/$PID/setgroups", "deny");
-                if (r < 0 && r != -ENOENT)
-                        return error_sys(err, r, "write setgroups");
-        }
-        int r = write_maps(pid, "uid_map", s->linux.uid_mappings, s->linux.n_uid_mappings, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.uidMappings");
-        r = write_maps(pid, "gid_map", s->linux.gid_mappings, s->linux.n_gid_mappings, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.gidMappings");
-        return 0;
 }
 
 struct ns_plan {
@@ -263,7 +226,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
             .userns = userns,
             .netns = has_ns(s, CLONE_NEWNET),
             .cgroupns = cgns != NULL,
-            .cgroup_dirs = c->cgroup_dirs,
+            .cgroup_dirs = c->cgroup_view_dirs ? c->cgroup_view_dirs : c->cgroup_dirs,
         };
         if (rootfs_prepare(&rctx, &err) < 0)
                 child_fail(sock, &err);
@@ -455,7 +418,7 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         _cleanup_close_ int sock = sv[0];
         pid_t init = fast ? child : 0;
 
-        if (fast && new_user && (r = setup_userns_maps(s, child, err)) < 0)
+        if (fast && new_user && (r = userns_write_maps(s, child, err)) < 0)
                 goto fail;
         /* The init waits for GO; without a fork it is the child itself. */
         if ((fast || (!need_fork && !new_user)) &&
@@ -470,7 +433,7 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                         break;
                 switch (t) {
                 case SYNC_NEED_MAPS:
-                        if ((r = setup_userns_maps(s, child, err)) < 0)
+                        if ((r = userns_write_maps(s, child, err)) < 0)
                                 goto fail;
                         sync_send(sock, SYNC_MAPS_DONE, 0, 0, NULL);
                         if (!need_fork)
