@@ -154,9 +154,21 @@ static int apply_rlimits(const struct spec_process *p, struct error *err)
                 struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
                 explain("prlimit --pid $$ --%s=%llu:%llu", l->name ? l->name + 7 : "?",
                         (unsigned long long)l->soft, (unsigned long long)l->hard);
-                if (setrlimit(l->resource, &rl) < 0)
-                        return error_sys(err, -errno, "set %s to %llu:%llu", l->name,
-                                         (unsigned long long)l->soft, (unsigned long long)l->hard);
+                if (setrlimit(l->resource, &rl) == 0)
+                        continue;
+                int e = errno;
+                struct rlimit now;
+                if (e == EPERM && getrlimit(l->resource, &now) == 0 && rl.rlim_max > now.rlim_max)
+                        return error_msg(err, -e,
+                                         "process.rlimits[%zu]: set %s to %llu:%llu: the hard "
+                                         "limit is %llu, and raising it needs CAP_SYS_RESOURCE "
+                                         "in the host's user namespace (an unprivileged runtime "
+                                         "has none)",
+                                         i, l->name, (unsigned long long)l->soft,
+                                         (unsigned long long)l->hard,
+                                         (unsigned long long)now.rlim_max);
+                return error_sys(err, -e, "process.rlimits[%zu]: set %s to %llu:%llu", i, l->name,
+                                 (unsigned long long)l->soft, (unsigned long long)l->hard);
         }
         return 0;
 }
