@@ -199,6 +199,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
         const struct spec_namespace *cgns = spec_find_namespace(s, CLONE_NEWCGROUP);
         const struct spec_namespace *tns = spec_find_namespace(s, CLONE_NEWTIME);
 
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (userns) {
                 /* Become root of the new user namespace now that the maps exist. */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -378,6 +379,9 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                 return error_sys(err, -errno, "socketpair");
         }
         bool fast = plan.n_join == 0;
+        bool new_user = plan.new_flags & CLONE_NEWUSER;
+        /* Decided here: in the child, geteuid() changes once the parent maps it. */
+        bool dumpable_until_mapped = new_user && geteuid() != 0;
         int clone_flags = fast ? (plan.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) : 0;
         explain_clone(plan.new_flags, "the container's init");
         bool in_unified = false;
@@ -392,8 +396,14 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         if (child == 0) {
                 close(sv[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                /* Until it execs, nothing in the container may open our /proc/PID/exe. */
-                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+                /* Until it execs, nothing in the container may open our /proc/PID/exe.
+                 * An unprivileged parent must still open our uid_map and gid_map,
+                 * which a non-dumpable process's owner (global root, until root of
+                 * the new namespace is mapped) would keep from it: then the init
+                 * turns non-dumpable once the maps exist, before anything else can
+                 * be in its namespaces (init_run). */
+                if (!dumpable_until_mapped)
+                        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 if (c->lock_fd >= 0)
                         close(c->lock_fd);
                 /* Into the container's cgroups before anything else, by itself (cheap). */
@@ -413,7 +423,6 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         for (size_t i = 0; i < plan.n_join; i++)
                 joined_pid |= plan.join_types[i] == CLONE_NEWPID;
         bool need_fork = !fast && ((plan.new_flags & CLONE_NEWPID) || joined_pid);
-        bool new_user = plan.new_flags & CLONE_NEWUSER;
         ns_plan_done(&plan);
         _cleanup_close_ int sock = sv[0];
         pid_t init = fast ? child : 0;
