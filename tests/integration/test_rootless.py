@@ -32,9 +32,11 @@ from pathlib import Path
 import pytest
 
 from conftest import BUSYBOX, BUSYBOX_LINKS, IS_CRUN, IS_HUSK, IS_RUNC, PROBE, RUNTIME, \
-    RUNTIME_NAME, TIMEOUT, Probe, _ensure_probe, pids_with_token, skip_on
+    RUNTIME_NAME, TIMEOUT, ConsoleSocket, Probe, _ensure_probe, pids_with_token, skip_on
 
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
+# Absolute: the user's commands run in other directories.
+RT_BIN = os.path.abspath(shutil.which(RUNTIME) or RUNTIME)
 STATE_DIR_NAME = "runc" if IS_RUNC else "husk-runtime"
 
 pytestmark = [
@@ -233,7 +235,10 @@ class Rootless:
         return Result(full, p)
 
     def rt(self, *args, env=None, timeout=TIMEOUT):
-        return self.as_user([RUNTIME] + list(args), env=env, timeout=timeout)
+        r = self.as_user([RT_BIN] + list(args), env=env, timeout=timeout)
+        # Under the ASan+UBSan build a report fails the test, expected errors or not.
+        assert "Sanitizer" not in r.stderr and "runtime error:" not in r.stderr, r
+        return r
 
     def new_id(self):
         self.counter += 1
@@ -247,7 +252,7 @@ class Rootless:
         path = self.tmp / ("bundle%d" % self.counter)
         path.mkdir()
         os.chown(path, self.user.uid, self.user.gid)
-        r = self.as_user([RUNTIME, "spec", "--rootless"], cwd=path)
+        r = self.as_user([RT_BIN, "spec", "--rootless"], cwd=path)
         assert r.returncode == 0, r
         config = json.loads((path / "config.json").read_text())
         if writable:
@@ -277,7 +282,7 @@ class Rootless:
         self.write(path, config)
         cid = cid or self.new_id()
         full = [SETPRIV, "--reuid=%d" % self.user.uid, "--regid=%d" % self.user.gid,
-                "--init-groups", "--", RUNTIME, "create", "--bundle", str(path), cid]
+                "--init-groups", "--", RT_BIN, "create", "--bundle", str(path), cid]
         out, err = path / "stdout", path / "stderr"
         with open(out, "wb") as fo, open(err, "wb") as fe:
             p = subprocess.run(full, env=self.env(), cwd=self.tmp, stdin=subprocess.DEVNULL,
@@ -352,7 +357,7 @@ def test_spec_rootless_is_runcs(rl):
     for that user (the ociVersion aside)."""
     runc = shutil.which("runc") or "/usr/sbin/runc"
     out = {}
-    for name, binary in (("husk", RUNTIME), ("runc", runc)):
+    for name, binary in (("husk", RT_BIN), ("runc", runc)):
         d = rl.tmp / ("spec-" + name)
         d.mkdir()
         os.chown(d, rl.user.uid, rl.user.gid)
@@ -365,6 +370,7 @@ def test_spec_rootless_is_runcs(rl):
         {"containerID": 0, "hostID": rl.user.uid, "size": 1}]
 
 
+@pytest.mark.asan
 def test_run_maps_root_to_the_user(rl):
     path, config = rl.bundle(args=(
         "/bin/sh", "-c",
@@ -392,6 +398,7 @@ def test_run_exit_code(rl):
     assert r.returncode == 7, r
 
 
+@pytest.mark.asan
 def test_lifecycle_exec_ps(rl):
     path, config = rl.bundle(args=("/probe", "ready", "sleep", "60"))
     r = rl.create(path, config)
@@ -460,6 +467,7 @@ def test_kill_all_and_delete_force(rl):
     assert not pids_with_token(rl.token)
 
 
+@pytest.mark.asan
 def test_multi_range_mapping_through_newuidmap(rl):
     """Two ranges (the user's own id and its subordinate ids) need newuidmap and
     newgidmap; a file made by uid 1000 in the container belongs to the
@@ -486,6 +494,7 @@ def test_multi_range_mapping_through_newuidmap(rl):
     assert (st.st_uid, st.st_gid) == (sub_u[0] + 999, sub_g[0] + 999)
 
 
+@pytest.mark.asan
 def test_mapping_the_user_does_not_own(rl):
     sub_u = rl.user.subuid
     foreign = sub_u[0] + sub_u[1] + 10000000
@@ -525,6 +534,7 @@ def working_user_rl(rl):
     return rl
 
 
+@pytest.mark.asan
 def test_limits_need_a_cgroup(working_user_rl):
     """The user may not create cgroups on this host (v1/hybrid): a limit is an
     error naming it, not silently dropped."""
@@ -602,7 +612,7 @@ def test_state_root_without_xdg_runtime_dir(rl):
     d = rl.tmp / "nostate"
     d.mkdir()
     os.chown(d, rl.user.uid, rl.user.gid)
-    r = rl.as_user([RUNTIME, "spec", "--rootless"], env=rl.env(XDG_RUNTIME_DIR=None), cwd=d)
+    r = rl.as_user([RT_BIN, "spec", "--rootless"], env=rl.env(XDG_RUNTIME_DIR=None), cwd=d)
     assert r.returncode == 0, r
     # An explicit --root works.
     r = rl.rt("--root", rl.xdg / "explicit", "list", env=rl.env(XDG_RUNTIME_DIR=None))
@@ -640,3 +650,26 @@ def test_explain_shows_the_mapping_steps(rl):
     assert f[3:] == ["0", str(uid), "1", "1", str(sub), "100"], tool
     assert "$ newgidmap %s 0 %d 1 1 %d 100" % (f[2], rl.user.gid, subg) in r.stderr, r
     assert "setgroups" not in r.stderr, r
+
+
+def test_terminal_through_console_socket(rl):
+    """A pty from the container's own devpts (mounted without gid=5 in the
+    rootless spec), handed over the console socket."""
+    sock = ConsoleSocket(rl.tmp / "console.sock")
+    try:
+        os.chmod(rl.tmp / "console.sock", 0o777)
+        path, config = rl.bundle(args=("/bin/sh", "-c", "tty; echo uid_map=$(cat /proc/self/uid_map)"))
+        config["process"]["terminal"] = True
+        rl.write(path, config)
+        cid = rl.new_id()
+        r = rl.rt("create", "--bundle", path, "--console-socket", rl.tmp / "console.sock", cid)
+        assert r.returncode == 0, r
+        sock.wait()
+        assert rl.rt("start", cid).returncode == 0
+        out = sock.read_until_eof(timeout=10)
+        assert "/dev/pts/0" in out, out
+        assert ["uid_map=", "0", str(rl.user.uid), "1"] in [l.split() for l in out.splitlines()], out
+        rl.wait_status(cid, "stopped")
+        assert rl.rt("delete", cid).returncode == 0
+    finally:
+        sock.close()
