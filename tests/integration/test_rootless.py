@@ -673,3 +673,24 @@ def test_terminal_through_console_socket(rl):
         assert rl.rt("delete", cid).returncode == 0
     finally:
         sock.close()
+
+
+def test_unmapped_user_and_denied_groups(working_user_rl):
+    """With only the user's own id mapped: process.user.uid 1000 has no
+    mapping, and additionalGids can't be set (setgroups is denied)."""
+    rl = working_user_rl
+    path, config = rl.bundle()
+    config["process"]["user"] = {"uid": 1000, "gid": 0}
+    r = rl.run(path, config)
+    assert r.returncode != 0, r
+    if IS_HUSK:
+        assert "process.user.uid: set uid 1000 (not in linux.uidMappings)" in r.stderr, r
+    else:
+        assert "unmapped user" in r.stderr, r
+    config["process"]["user"] = {"uid": 0, "gid": 0, "additionalGids": [0]}
+    r = rl.run(path, config)
+    assert r.returncode != 0, r
+    if IS_HUSK:
+        assert "process.user.additionalGids: setgroups is denied" in r.stderr, r
+    else:
+        assert "additional groups" in r.stderr, r
