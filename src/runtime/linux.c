@@ -387,7 +387,15 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         bool in_unified = false;
         pid_t child = cgroup_clone(c->cgroup_dirs, (unsigned long)clone_flags, &in_unified);
         if (child < 0) {
-                r = error_sys(err, -errno, "clone the container's init");
+                if (errno == EPERM && geteuid() != 0 && !new_user)
+                        r = error_msg(err, -EPERM,
+                                      "clone the container's init: %s (running as uid %u, new "
+                                      "namespaces need a user namespace of their own: add "
+                                      "{\"type\": \"user\"} to linux.namespaces with "
+                                      "uidMappings and gidMappings, as 'spec --rootless' does)",
+                                      strerror(EPERM), (unsigned)geteuid());
+                else
+                        r = error_sys(err, -errno, "clone the container's init");
                 close(sv[0]);
                 close(sv[1]);
                 ns_plan_done(&plan);

@@ -694,3 +694,18 @@ def test_unmapped_user_and_denied_groups(working_user_rl):
         assert "process.user.additionalGids: setgroups is denied" in r.stderr, r
     else:
         assert "additional groups" in r.stderr, r
+
+
+def test_no_user_namespace_is_refused_clearly(working_user_rl):
+    rl = working_user_rl
+    path, config = rl.bundle()
+    config["linux"]["namespaces"] = [
+        n for n in config["linux"]["namespaces"] if n["type"] != "user"]
+    del config["linux"]["uidMappings"]
+    del config["linux"]["gidMappings"]
+    r = rl.run(path, config)
+    assert r.returncode != 0, r
+    if IS_HUSK:
+        assert "need a user namespace" in r.stderr, r
+    else:
+        assert "requires user namespaces" in r.stderr, r
