@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -391,6 +392,12 @@ static bool has_cgroup(const struct container_state *st)
         return st->cgroup_dirs && st->cgroup_dirs[0];
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+        return (x > y) - (x < y);
+}
+
 /* The processes whose pid namespace is the init's (the init's own when it
  * has none of its own), found through /proc: for a rootless container that
  * has no cgroup to list them. */
@@ -431,6 +438,8 @@ static int pidns_pids(pid_t init, pid_t **ret_pids, size_t *ret_n, struct error 
                 v[cnt++] = (pid_t)pid;
         }
         closedir(d);
+        if (cnt)
+                qsort(v, cnt, sizeof(*v), cmp_pid);
         *ret_pids = v;
         *ret_n = cnt;
         return 0;
