@@ -709,3 +709,18 @@ def test_no_user_namespace_is_refused_clearly(working_user_rl):
         assert "need a user namespace" in r.stderr, r
     else:
         assert "requires user namespaces" in r.stderr, r
+
+
+def test_mount_that_needs_privilege(working_user_rl):
+    """ext4 can't be mounted in a user namespace (no FS_USERNS_MOUNT): the
+    kernel refuses before it looks at the source."""
+    rl = working_user_rl
+    path, config = rl.bundle()
+    config["mounts"].append({"destination": "/tmp", "type": "ext4", "source": "/dev/null"})
+    r = rl.run(path, config)
+    assert r.returncode != 0, r
+    assert "/tmp" in r.stderr, r
+    if IS_HUSK:
+        assert "Operation not permitted (in a user namespace only some file systems" in r.stderr, r
+    else:
+        assert "operation not permitted" in r.stderr, r
