@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "runtime/userns.h"
 
 #define HUSK_VERSION     "0.1.0"
 #define OCI_SPEC_VERSION "1.2.0"
@@ -212,6 +213,8 @@ static void usage(FILE *f)
                    "  --log-format FORMAT  text or json (default text)\n"
                    "  --debug              print debug messages\n"
                    "  --systemd-cgroup     use the systemd cgroup driver (not supported)\n"
+                   "  --rootless MODE      true, false or auto (default): act as an unprivileged\n"
+                   "                       runtime (cgroups only where delegated)\n"
                    "  --explain            print every kernel step as a shell command\n"
                    "  --version, -v        print the version\n"
                    "  --help, -h           print this help (COMMAND --help for a command)\n");
@@ -308,7 +311,19 @@ int runtime_main(int argc, char **argv)
                         usage(stdout);
                         return 0;
                 case 'C':
+                        break;
                 case 'R':
+                        /* runc's --rootless: act rootless (cgroups, state) or not, or decide. */
+                        if (strcmp(optarg, "true") == 0)
+                                userns_set_rootless(ROOTLESS_TRUE);
+                        else if (strcmp(optarg, "false") == 0)
+                                userns_set_rootless(ROOTLESS_FALSE);
+                        else if (strcmp(optarg, "auto") == 0)
+                                userns_set_rootless(ROOTLESS_AUTO);
+                        else
+                                return rt_fail("--rootless must be 'true', 'false' or 'auto', "
+                                               "not '%s'",
+                                               optarg);
                         break;
                 default:
                         fprintf(stderr, "husk-runtime: unknown global option '%s'\n",
@@ -340,11 +355,17 @@ int runtime_main(int argc, char **argv)
         }
         const char *name = argv[optind];
         _cleanup_free_ char *rootless_root = NULL;
+        const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
         if (!g.root && geteuid() != 0 && needs_state(name)) {
                 _cleanup_free_ char *why = NULL;
                 g.root = rootless_root = default_rootless_root(&why);
                 if (!g.root)
                         return rt_fail("%s", why);
+        } else if (!g.root && xdg && xdg[0] == '/' && (!user || strcmp(user, "root") != 0) &&
+                   userns_in_child_namespace()) {
+                /* Root of a user namespace (rootless Podman): the user's runtime
+                 * dir, as runc's shouldHonorXDGRuntimeDir decides. */
+                g.root = rootless_root = xasprintf("%s/husk-runtime", xdg);
         } else if (!g.root) {
                 g.root = "/run/husk-runtime";
         }

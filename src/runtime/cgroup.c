@@ -29,6 +29,7 @@
 #include "core/sys.h"
 #include "core/util.h"
 #include "runtime/cgroup-internal.h"
+#include "runtime/userns.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -551,9 +552,9 @@ static int create_impl(const char *cgroups_path, const char *id, bool rootless, 
                 if (!rootless || (r != -EACCES && r != -EPERM && r != -EROFS))
                         break;
                 /* Not ours to create: the container stays in our own cgroup there. */
-                explain_note("uid %u may not create cgroups in %s: the container stays in the "
+                explain_note("%s may not create cgroups in %s: the container stays in the "
                              "caller's cgroup there",
-                             (unsigned)geteuid(), plan[i].h->mountpoint);
+                             userns_caller(), plan[i].h->mountpoint);
                 for (size_t k = strv_len(created); k > before; k--) {
                         (void)sys_rmdir_at(AT_FDCWD, created[k - 1], NULL);
                         free(created[k - 1]);

@@ -28,6 +28,7 @@
 #include "runtime/resources.h"
 #include "runtime/seccomp.h"
 #include "runtime/terminal.h"
+#include "runtime/userns.h"
 
 DEFINE_FREEP(struct spec, spec_free)
 
@@ -133,7 +134,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         st->rootfs = xstrdup(rootfs);
         st->created = now_rfc3339();
         st->owner = xstrdup("");
-        st->rootless = geteuid() != 0;
+        st->rootless = userns_rootless();
         st->n_annotations = s->n_annotations;
         st->annotations = xzalloc(sizeof(struct spec_kv) * (s->n_annotations + 1));
         for (size_t i = 0; i < s->n_annotations; i++) {
@@ -175,9 +176,9 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 goto fail;
         if (skipped) {
                 _cleanup_free_ char *list = strv_join(skipped, ", ");
-                log_warn("running as uid %u, no cgroup was created for '%s' in %s (not "
+                log_warn("running as %s, no cgroup was created for '%s' in %s (not "
                          "delegated to this user): it stays in the caller's cgroup there",
-                         (unsigned)geteuid(), o->id, list);
+                         userns_caller(), o->id, list);
         }
         /* Limits first: the init is limited from its first instruction in the cgroup. */
         /* As runc and crun: the device cgroup is always set, deny-all plus the
@@ -187,9 +188,9 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         if (!st->rootless) {
                 res->has_devices = true;
         } else if (res->has_devices) {
-                log_warn("linux.resources.devices: ignored when running as uid %u, as runc "
+                log_warn("linux.resources.devices: ignored when running as %s, as runc "
                          "does (setting device rules needs privilege)",
-                         (unsigned)geteuid());
+                         userns_caller());
                 res->has_devices = false;
         }
         if (!resources_empty(res)) {

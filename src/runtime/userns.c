@@ -14,6 +14,42 @@
 #include "core/sys.h"
 #include "core/util.h"
 
+static enum userns_rootless_mode rootless_mode = ROOTLESS_AUTO;
+
+void userns_set_rootless(enum userns_rootless_mode mode)
+{
+        rootless_mode = mode;
+}
+
+bool userns_in_child_namespace(void)
+{
+        _cleanup_free_ char *map = NULL;
+        if (read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL) < 0)
+                return false;
+        unsigned long inside, outside, count;
+        if (sscanf(map, "%lu %lu %lu", &inside, &outside, &count) != 3)
+                return true;
+        const char *nl = strchr(map, '\n');
+        bool one_line = !nl || !nl[1];
+        return !(inside == 0 && outside == 0 && count == 4294967295UL && one_line);
+}
+
+bool userns_rootless(void)
+{
+        if (rootless_mode != ROOTLESS_AUTO)
+                return rootless_mode == ROOTLESS_TRUE;
+        return geteuid() != 0 || userns_in_child_namespace();
+}
+
+const char *userns_caller(void)
+{
+        static char buf[64];
+        if (geteuid() == 0 && userns_in_child_namespace())
+                return "root of a user namespace";
+        snprintf(buf, sizeof(buf), "uid %u", (unsigned)geteuid());
+        return buf;
+}
+
 /* The range of subid_text's line for user (by name or id) that holds host, if any. */
 static bool subid_range_at(const char *text, const char *user, uint32_t id, uint64_t host,
                            uint64_t *ret_end)

@@ -17,6 +17,20 @@
 #include "core/error.h"
 #include "runtime/spec.h"
 
+/* Whether the runtime acts rootless (state root, cgroups only where it may
+ * create them, device rules ignored), as runc decides it: the global
+ * --rootless true|false, or by default (auto) when it is not root, or is
+ * root of a user namespace other than the host's (as under rootless Podman,
+ * which runs the runtime inside its own user namespace). */
+enum userns_rootless_mode { ROOTLESS_AUTO, ROOTLESS_TRUE, ROOTLESS_FALSE };
+void userns_set_rootless(enum userns_rootless_mode mode);
+bool userns_rootless(void);
+/* Whether this process is in a user namespace other than the initial one
+ * (its uid_map is not the identity "0 0 4294967295"). */
+bool userns_in_child_namespace(void);
+/* "uid 1000", or "root of a user namespace": who the runtime runs as, for messages. */
+const char *userns_caller(void);
+
 /* Writes the maps of s (linux.uidMappings, linux.gidMappings) for pid. */
 int userns_write_maps(const struct spec *s, pid_t pid, struct error *err);
 
