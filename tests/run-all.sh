@@ -125,6 +125,7 @@ section "cgroup v2, for real, in a QEMU guest (../shared/tools/v2vm)"
 run_guest cgroup-v2-unit tests/cgroup-v2/run.sh
 run_guest cgroup-v2-runtime tests/cgroup-v2/runtime-smoke.sh
 run_guest cgroup-v2-resources tests/cgroup-v2/runtime-v2.sh
+run_guest cgroup-v2-rootless tests/cgroup-v2/runtime-rootless.sh
 
 # ---- engines: Podman (conmon) and containerd (runc shim) driving the runtime
 if [ -d tests/engines ]; then
