@@ -245,7 +245,7 @@ static int cmd_ps(const struct rt_globals *g, int argc, char **argv)
                 return rt_fail("%s", err.msg);
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
-        if (cgroup_pids(st->cgroup_dirs, &pids, &n, &err) < 0)
+        if (container_pids(st, &pids, &n, &err) < 0)
                 return rt_fail("ps '%s': %s", id, err.msg);
         if (strcmp(format, "json") == 0) {
                 printf("[");

@@ -1,5 +1,7 @@
 /* husk-runtime create, start, run, state, kill, delete, list. */
 #include <errno.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -255,6 +257,22 @@ const struct rt_command rt_cmd_delete = {
     cmd_delete,
 };
 
+/* The OWNER column, as runc shows it: the user owning the state directory. */
+static const char *owner_name(const struct container_state *st)
+{
+        static char buf[32];
+        if (st->owner && *st->owner)
+                return st->owner;
+        struct stat sb;
+        if (st->dirfd < 0 || fstat(st->dirfd, &sb) < 0)
+                return "root";
+        struct passwd *pw = getpwuid(sb.st_uid);
+        if (pw)
+                return pw->pw_name;
+        snprintf(buf, sizeof(buf), "#%u", (unsigned)sb.st_uid);
+        return buf;
+}
+
 static int cmd_list(const struct rt_globals *g, int argc, char **argv)
 {
         static const struct option o[] = {
@@ -302,7 +320,7 @@ static int cmd_list(const struct rt_globals *g, int argc, char **argv)
                         printf("%-*s   %-10d %-10s %-40s %-30s %s\n", w, l[i].st->id,
                                l[i].status == STATUS_STOPPED ? 0 : (int)l[i].st->pid,
                                status_name(l[i].status), l[i].st->bundle, l[i].st->created,
-                               l[i].st->owner && *l[i].st->owner ? l[i].st->owner : "root");
+                               owner_name(l[i].st));
         }
         container_list_free(l, n);
         return 0;

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "runtime/userns.h"
 
 #define HUSK_VERSION     "0.1.0"
 #define OCI_SPEC_VERSION "1.2.0"
@@ -205,15 +206,50 @@ static void usage(FILE *f)
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
         fprintf(f, "\nglobal options:\n"
-                   "  --root DIR           state directory (default /run/husk-runtime, rootless:\n"
-                   "                       $XDG_RUNTIME_DIR/husk-runtime)\n"
+                   "  --root DIR           state directory (default /run/husk-runtime; not root:\n"
+                   "                       $XDG_RUNTIME_DIR/husk-runtime or\n"
+                   "                       /run/user/UID/husk-runtime)\n"
                    "  --log FILE           also write errors and warnings to FILE\n"
                    "  --log-format FORMAT  text or json (default text)\n"
                    "  --debug              print debug messages\n"
                    "  --systemd-cgroup     use the systemd cgroup driver (not supported)\n"
+                   "  --rootless MODE      true, false or auto (default): act as an unprivileged\n"
+                   "                       runtime (cgroups only where delegated)\n"
                    "  --explain            print every kernel step as a shell command\n"
                    "  --version, -v        print the version\n"
                    "  --help, -h           print this help (COMMAND --help for a command)\n");
+}
+
+/* Commands that never touch the state root, so need none to be found. */
+static bool needs_state(const char *name)
+{
+        return strcmp(name, "spec") != 0 && strcmp(name, "features") != 0 &&
+               strcmp(name, "help") != 0;
+}
+
+/* The state root of an unprivileged caller, as runc finds it:
+ * $XDG_RUNTIME_DIR/husk-runtime, else /run/user/UID/husk-runtime when that
+ * directory is the caller's. NULL with *ret_why when there is none. */
+static char *default_rootless_root(char **ret_why)
+{
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        if (xdg && *xdg) {
+                if (xdg[0] != '/') {
+                        *ret_why = xasprintf("XDG_RUNTIME_DIR '%s' is not an absolute path; "
+                                             "set it to your runtime directory or pass --root",
+                                             xdg);
+                        return NULL;
+                }
+                return xasprintf("%s/husk-runtime", xdg);
+        }
+        _cleanup_free_ char *user_dir = xasprintf("/run/user/%u", (unsigned)geteuid());
+        struct stat st;
+        if (stat(user_dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+                return xasprintf("%s/husk-runtime", user_dir);
+        *ret_why = xasprintf("running as uid %u without XDG_RUNTIME_DIR, and '%s' is not a "
+                             "directory of yours: set XDG_RUNTIME_DIR or pass --root DIR",
+                             (unsigned)geteuid(), user_dir);
+        return NULL;
 }
 
 static void version(void)
@@ -275,7 +311,19 @@ int runtime_main(int argc, char **argv)
                         usage(stdout);
                         return 0;
                 case 'C':
+                        break;
                 case 'R':
+                        /* runc's --rootless: act rootless (cgroups, state) or not, or decide. */
+                        if (strcmp(optarg, "true") == 0)
+                                userns_set_rootless(ROOTLESS_TRUE);
+                        else if (strcmp(optarg, "false") == 0)
+                                userns_set_rootless(ROOTLESS_FALSE);
+                        else if (strcmp(optarg, "auto") == 0)
+                                userns_set_rootless(ROOTLESS_AUTO);
+                        else
+                                return rt_fail("--rootless must be 'true', 'false' or 'auto', "
+                                               "not '%s'",
+                                               optarg);
                         break;
                 default:
                         fprintf(stderr, "husk-runtime: unknown global option '%s'\n",
@@ -301,19 +349,26 @@ int runtime_main(int argc, char **argv)
         if (g.systemd_cgroup)
                 return rt_fail("--systemd-cgroup: the systemd cgroup driver is not supported; "
                                "use cgroupfs paths (omit --systemd-cgroup)");
-        _cleanup_free_ char *rootless_root = NULL;
-        if (!g.root) {
-                const char *xdg = getenv("XDG_RUNTIME_DIR");
-                if (geteuid() != 0 && xdg && *xdg)
-                        g.root = rootless_root = xasprintf("%s/husk-runtime", xdg);
-                else
-                        g.root = "/run/husk-runtime";
-        }
         if (optind >= argc) {
                 usage(stderr);
                 return 1;
         }
         const char *name = argv[optind];
+        _cleanup_free_ char *rootless_root = NULL;
+        const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
+        if (!g.root && geteuid() != 0 && needs_state(name)) {
+                _cleanup_free_ char *why = NULL;
+                g.root = rootless_root = default_rootless_root(&why);
+                if (!g.root)
+                        return rt_fail("%s", why);
+        } else if (!g.root && xdg && xdg[0] == '/' && (!user || strcmp(user, "root") != 0) &&
+                   userns_in_child_namespace()) {
+                /* Root of a user namespace (rootless Podman): the user's runtime
+                 * dir, as runc's shouldHonorXDGRuntimeDir decides. */
+                g.root = rootless_root = xasprintf("%s/husk-runtime", xdg);
+        } else if (!g.root) {
+                g.root = "/run/husk-runtime";
+        }
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
                 if (strcmp(name, commands[i]->name) == 0) {
                         if (rt_wants_help(commands[i], argc - optind, argv + optind))

@@ -239,3 +239,25 @@ int64_t now_ms(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+char **strv_concat(char *const *a, char *const *b)
+{
+        char **v = strv_copy(a);
+        for (char *const *p = b; p && *p; p++)
+                v = strv_push(v, xstrdup(*p));
+        return v;
+}
+
+char *strv_join(char *const *v, const char *sep)
+{
+        size_t len = 1;
+        for (char *const *p = v; p && *p; p++)
+                len += strlen(*p) + strlen(sep);
+        char *s = xzalloc(len);
+        for (char *const *p = v; p && *p; p++) {
+                if (p != v)
+                        strcat(s, sep);
+                strcat(s, *p);
+        }
+        return s;
+}

@@ -23,6 +23,10 @@ char **strv_copy(char *const *v);
 /* Appends an owned string, returns the (maybe moved) vector. */
 char **strv_push(char **v, char *s);
 bool strv_contains(char *const *v, const char *s);
+/* A new vector with copies of a's strings, then b's. */
+char **strv_concat(char *const *a, char *const *b);
+/* The strings joined by sep, as one owned string ("" for none). */
+char *strv_join(char *const *v, const char *sep);
 DEFINE_FREEP(char *, strv_free)
 #define _cleanup_strv_ _cleanup_(strv_freep)
 

@@ -75,6 +75,9 @@ static const char *ctrl_dir(struct ctx *c, const char *v1name, const char *v2nam
 
 static int missing(struct ctx *c, const char *field, const char *ctrl)
 {
+        if (c->o->unavailable)
+                return error_msg(c->err, -EPERM, "%s.%s: the %s controller is out of reach: %s",
+                                 c->path, field, ctrl, c->o->unavailable);
         if (c->v2dir && c->l->mode != CGROUP_MODE_V1)
                 return error_msg(c->err, -EOPNOTSUPP,
                                  "%s.%s: the %s controller is not available (no cgroup v1 "

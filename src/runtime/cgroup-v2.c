@@ -6,8 +6,9 @@
  * has not enabled yet, as runc and crun do, so the container's cgroup can
  * take limits. This is best effort: a parent that holds processes itself
  * (the caller's own cgroup, usually) can't enable controllers for its
- * children (the "no internal processes" rule, EBUSY); the container then
- * still runs, and setting a limit fails later with a precise error.
+ * children (the "no internal processes" rule, EBUSY), and is left alone;
+ * the container then still runs, and setting a limit fails later with a
+ * precise error.
  *
  * On a hybrid host the unified hierarchy only tracks processes (controllers
  * live in v1), so nothing is enabled there: husk leaves the host's v2 tree
@@ -36,9 +37,26 @@ static bool has_word(const char *list, const char *word)
         return false;
 }
 
+/* Whether dir is a non-root cgroup with processes of its own. Enabling a
+ * controller there is refused for domain controllers (EBUSY), and worse,
+ * allowed for threaded ones (pids, cpuset, perf_event): that makes dir a
+ * thread root, and its new children invalid domains that no process can
+ * enter (EOPNOTSUPP). The root cgroup has no cgroup.type and may mix. */
+static bool holds_processes(const char *dir)
+{
+        _cleanup_free_ char *type = xasprintf("%s/cgroup.type", dir);
+        if (access(type, F_OK) < 0)
+                return false;
+        _cleanup_free_ char *procs = NULL;
+        _cleanup_free_ char *ppath = xasprintf("%s/cgroup.procs", dir);
+        return read_file_at(AT_FDCWD, ppath, 0, &procs, NULL) == 0 && procs[0] != '\0';
+}
+
 /* Enables in dir's cgroup.subtree_control each of its controllers not yet enabled. */
 static void delegate(const char *dir)
 {
+        if (holds_processes(dir))
+                return;
         _cleanup_free_ char *avail = NULL, *enabled = NULL;
         _cleanup_free_ char *cpath = xasprintf("%s/cgroup.controllers", dir);
         _cleanup_free_ char *spath = xasprintf("%s/cgroup.subtree_control", dir);

@@ -29,6 +29,7 @@
 #include "core/sys.h"
 #include "core/util.h"
 #include "runtime/cgroup-internal.h"
+#include "runtime/userns.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -496,7 +497,38 @@ static int create_one(const struct cg_plan_entry *e, char ***created, char **ret
         return 0;
 }
 
-int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, struct error *err)
+/* The deepest directory that holds both a and b (absolute paths in one hierarchy). */
+static char *common_dir(const char *a, const char *b)
+{
+        size_t n = 0, last = 0;
+        while (a[n] && a[n] == b[n]) {
+                if (a[n] == '/')
+                        last = n;
+                n++;
+        }
+        if ((!a[n] && (b[n] == '/' || !b[n])) || (!b[n] && a[n] == '/'))
+                last = n;
+        return xstrndup(a, last ? last : 1);
+}
+
+/* Whether an unprivileged caller may make and use the planned directory:
+ * on v2, moving a process needs write access to cgroup.procs of the common
+ * ancestor of where it is and where it goes (the delegation rule), and
+ * clone3(CLONE_INTO_CGROUP) checks the same. v1 has no such rule: the mkdir
+ * itself tells. */
+static bool may_use(const struct cg_plan_entry *e)
+{
+        if (!e->h->v2)
+                return true;
+        _cleanup_free_ char *own = fs_path(e->h, e->h->own);
+        _cleanup_free_ char *target = xasprintf("%s/%s", e->base, e->rel);
+        _cleanup_free_ char *common = common_dir(own, target);
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", common);
+        return faccessat(AT_FDCWD, procs, W_OK, AT_EACCESS) == 0;
+}
+
+static int create_impl(const char *cgroups_path, const char *id, bool rootless, char ***ret_dirs,
+                       char ***ret_skipped, struct error *err)
 {
         const struct cg_layout *l;
         int r = cg_layout_get(&l, err);
@@ -507,12 +539,30 @@ int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, st
         r = cg_plan(l, cgroups_path, id, &plan, &n, err);
         if (r < 0)
                 return r;
-        _cleanup_strv_ char **created = NULL, **dirs = NULL;
+        _cleanup_strv_ char **created = NULL, **dirs = NULL, **skipped = NULL;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 char *leaf = NULL;
-                r = create_one(&plan[i], &created, &leaf, err);
-                if (r >= 0)
+                size_t before = strv_len(created);
+                r = rootless && !may_use(&plan[i]) ? -EACCES
+                                                   : create_one(&plan[i], &created, &leaf, err);
+                if (r >= 0) {
                         dirs = strv_push(dirs, leaf);
+                        continue;
+                }
+                if (!rootless || (r != -EACCES && r != -EPERM && r != -EROFS))
+                        break;
+                /* Not ours to create: the container stays in our own cgroup there. */
+                explain_note("%s may not create cgroups in %s: the container stays in the "
+                             "caller's cgroup there",
+                             userns_caller(), plan[i].h->mountpoint);
+                for (size_t k = strv_len(created); k > before; k--) {
+                        (void)sys_rmdir_at(AT_FDCWD, created[k - 1], NULL);
+                        free(created[k - 1]);
+                        created[k - 1] = NULL;
+                }
+                error_clear(err);
+                skipped = strv_push(skipped, fs_path(plan[i].h, plan[i].h->own));
+                r = 0;
         }
         cg_plan_free(plan, n);
         if (r < 0) {
@@ -520,7 +570,20 @@ int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, st
                 return r;
         }
         *ret_dirs = TAKE_PTR(dirs);
+        if (ret_skipped)
+                *ret_skipped = TAKE_PTR(skipped);
         return 0;
+}
+
+int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, struct error *err)
+{
+        return create_impl(cgroups_path, id, false, ret_dirs, NULL, err);
+}
+
+int cgroup_create_rootless(const char *cgroups_path, const char *id, char ***ret_dirs,
+                           char ***ret_skipped, struct error *err)
+{
+        return create_impl(cgroups_path, id, true, ret_dirs, ret_skipped, err);
 }
 
 /* ---- enter ---- */

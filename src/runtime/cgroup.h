@@ -34,6 +34,18 @@ enum cgroup_mode cgroup_mode(void);
  * directories are reused, as runc does for shared parents) and returns their
  * absolute paths as a strv. Nothing is left behind on failure. */
 int cgroup_create(const char *cgroups_path, const char *id, char ***ret_dirs, struct error *err);
+/* The same for an unprivileged caller (rootless): a hierarchy where the
+ * caller may not create the directory (EACCES, EPERM, EROFS; on v2 also when
+ * cgroup.procs of the common ancestor is not writable, i.e. not delegated) is
+ * skipped, and the caller's own cgroup directory there is added to
+ * *ret_skipped (owned strv, NULL when nothing was skipped): the container
+ * stays in it. Other errors fail as in cgroup_create. */
+int cgroup_create_rootless(const char *cgroups_path, const char *id, char ***ret_dirs,
+                           char ***ret_skipped, struct error *err);
+/* Why limits can't be set where cgroup_create_rootless skipped a hierarchy. */
+#define CGROUP_ROOTLESS_UNAVAILABLE                                                                \
+        "husk-runtime runs as an unprivileged user that may not create cgroups there (cgroup "     \
+        "v1, or a cgroup v2 tree not delegated to it)"
 /* Moves pid into every directory (writes cgroup.procs). */
 int cgroup_enter(char *const *dirs, pid_t pid, struct error *err);
 /* Moves the calling (single-threaded) process into every directory itself:

@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "runtime/cgroup.h"
 #include "runtime/resources.h"
 #include "runtime/state.h"
 
@@ -35,6 +36,12 @@ static int set_frozen(const char *root, const char *id, bool frozen, struct erro
         if (!frozen && s != STATUS_PAUSED)
                 return error_msg(err, -EINVAL, "cannot resume container '%s': it is %s", id,
                                  status_name(s));
+        if (!st->cgroup_dirs || !st->cgroup_dirs[0])
+                return error_msg(err, -EOPNOTSUPP,
+                                 "cannot %s container '%s': it has no cgroup of its own (it was "
+                                 "created unprivileged where cgroups are not delegated), and "
+                                 "pausing needs the freezer cgroup",
+                                 frozen ? "pause" : "resume", id);
         r = cgroup_freeze(st->cgroup_dirs, frozen, err);
         if (r < 0)
                 return error_wrap(err, r, "%s container '%s'", frozen ? "pause" : "resume", id);
@@ -128,7 +135,12 @@ int container_update(const char *root, const char *id, struct json_object *res,
         _cleanup_(resources_freep) struct resources *merged = NULL;
         if ((r = resources_parse(cur, "resources", &merged, err)) < 0)
                 return r;
-        struct res_apply_opts o = {.what = groups_of(res), .update = true, .path = "resources"};
+        struct res_apply_opts o = {
+            .what = groups_of(res),
+            .update = true,
+            .path = "resources",
+            .unavailable = st->rootless ? CGROUP_ROOTLESS_UNAVAILABLE : NULL,
+        };
         r = resources_apply(st->cgroup_dirs, merged, &o, err);
         if (ret_warnings)
                 *ret_warnings = o.warnings;

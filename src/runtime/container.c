@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -27,6 +28,7 @@
 #include "runtime/resources.h"
 #include "runtime/seccomp.h"
 #include "runtime/terminal.h"
+#include "runtime/userns.h"
 
 DEFINE_FREEP(struct spec, spec_free)
 
@@ -132,7 +134,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         st->rootfs = xstrdup(rootfs);
         st->created = now_rfc3339();
         st->owner = xstrdup("");
-        st->rootless = geteuid() != 0;
+        st->rootless = userns_rootless();
         st->n_annotations = s->n_annotations;
         st->annotations = xzalloc(sizeof(struct spec_kv) * (s->n_annotations + 1));
         for (size_t i = 0; i < s->n_annotations; i++) {
@@ -141,6 +143,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         }
 
         _cleanup_close_ int fifo = -EBADF, console = -EBADF, listener = -EBADF;
+        _cleanup_strv_ char **skipped = NULL, **view = NULL;
         if ((r = write_file_atomic(st->dirfd, "config.json", text, strlen(text), 0600)) < 0) {
                 error_sys(err, r, "save config of '%s'", o->id);
                 goto fail;
@@ -164,16 +167,38 @@ static int create_locked(const struct create_opts *o, struct container_state **r
         if (filter && filter->notify &&
             (r = seccomp_listener_connect(listener_path, &listener, err)) < 0)
                 goto fail;
-        if ((r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err)) < 0)
+        if (st->rootless)
+                r = cgroup_create_rootless(s->linux.cgroups_path, o->id, &st->cgroup_dirs, &skipped,
+                                           err);
+        else
+                r = cgroup_create(s->linux.cgroups_path, o->id, &st->cgroup_dirs, err);
+        if (r < 0)
                 goto fail;
+        if (skipped) {
+                _cleanup_free_ char *list = strv_join(skipped, ", ");
+                log_warn("running as %s, no cgroup was created for '%s' in %s (not "
+                         "delegated to this user): it stays in the caller's cgroup there",
+                         userns_caller(), o->id, list);
+        }
         /* Limits first: the init is limited from its first instruction in the cgroup. */
         /* As runc and crun: the device cgroup is always set, deny-all plus the
          * config's rules plus the default rules (/dev/null, /dev/pts ...).
-         * Rootless, only rules the config asks for (and may fail). */
-        if (geteuid() == 0)
+         * Rootless, device rules are ignored as runc does: only privilege can set
+         * them, and a user namespace can't create device nodes anyway. */
+        if (!st->rootless) {
                 res->has_devices = true;
+        } else if (res->has_devices) {
+                log_warn("linux.resources.devices: ignored when running as %s, as runc "
+                         "does (setting device rules needs privilege)",
+                         userns_caller());
+                res->has_devices = false;
+        }
         if (!resources_empty(res)) {
-                struct res_apply_opts ro = {.what = RES_ALL, .path = "linux.resources"};
+                struct res_apply_opts ro = {
+                    .what = RES_ALL,
+                    .path = "linux.resources",
+                    .unavailable = skipped ? CGROUP_ROOTLESS_UNAVAILABLE : NULL,
+                };
                 r = resources_apply(st->cgroup_dirs, res, &ro, err);
                 for (char **w = ro.warnings; w && *w; w++)
                         log_warn("%s", *w);
@@ -188,6 +213,8 @@ static int create_locked(const struct create_opts *o, struct container_state **r
             .bundle = bundle,
             .rootfs = rootfs,
             .cgroup_dirs = st->cgroup_dirs,
+            .cgroup_view_dirs =
+                skipped ? (view = strv_concat(st->cgroup_dirs, skipped)) : st->cgroup_dirs,
             .fifo_fd = fifo,
             .console_fd = console,
             .lock_fd = st->dirfd,
@@ -361,6 +388,110 @@ int container_delete(const char *root, const char *id, bool force, struct error 
         return destroy_locked(rootfd, st, s, err);
 }
 
+static bool has_cgroup(const struct container_state *st)
+{
+        return st->cgroup_dirs && st->cgroup_dirs[0];
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+        return (x > y) - (x < y);
+}
+
+/* The processes whose pid namespace is the init's (the init's own when it
+ * has none of its own), found through /proc: for a rootless container that
+ * has no cgroup to list them. */
+static int pidns_pids(pid_t init, pid_t **ret_pids, size_t *ret_n, struct error *err)
+{
+        char path[64], want[64], self[64], got[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)init);
+        ssize_t n = readlink(path, want, sizeof(want) - 1);
+        if (n < 0)
+                return error_sys(err, -errno, "read '%s'", path);
+        want[n] = '\0';
+        n = readlink("/proc/self/ns/pid", self, sizeof(self) - 1);
+        self[n > 0 ? n : 0] = '\0';
+        pid_t *v = NULL;
+        size_t cnt = 0;
+        if (strcmp(want, self) == 0) {
+                v = xmalloc(sizeof(*v));
+                v[cnt++] = init;
+                *ret_pids = v;
+                *ret_n = cnt;
+                return 0;
+        }
+        DIR *d = opendir("/proc");
+        if (!d)
+                return error_sys(err, -errno, "open '/proc'");
+        for (struct dirent *de; (de = readdir(d));) {
+                uint64_t pid;
+                if (parse_u64(de->d_name, &pid) < 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/ns/pid", de->d_name);
+                n = readlink(path, got, sizeof(got) - 1);
+                if (n < 0)
+                        continue; /* gone, or not ours to look at */
+                got[n] = '\0';
+                if (strcmp(got, want) != 0)
+                        continue;
+                v = xrealloc(v, (cnt + 1) * sizeof(*v));
+                v[cnt++] = (pid_t)pid;
+        }
+        closedir(d);
+        if (cnt)
+                qsort(v, cnt, sizeof(*v), cmp_pid);
+        *ret_pids = v;
+        *ret_n = cnt;
+        return 0;
+}
+
+int container_pids(const struct container_state *st, pid_t **ret_pids, size_t *ret_n,
+                   struct error *err)
+{
+        if (has_cgroup(st))
+                return cgroup_pids(st->cgroup_dirs, ret_pids, ret_n, err);
+        if (state_status(st) == STATUS_STOPPED) {
+                *ret_pids = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        return pidns_pids(st->pid, ret_pids, ret_n, err);
+}
+
+/* kill --all without a cgroup: every process of the pid namespace, until
+ * a look finds nobody new (as cgroup_kill_all does with a cgroup). */
+static int kill_all_pidns(const struct container_state *st, int sig, struct error *err)
+{
+        _cleanup_free_ pid_t *done = NULL;
+        size_t n_done = 0;
+        for (int round = 0; round < 100; round++) {
+                _cleanup_free_ pid_t *now = NULL;
+                size_t n = 0;
+                int r = container_pids(st, &now, &n, err);
+                if (r < 0)
+                        return r;
+                bool fresh = false;
+                for (size_t i = 0; i < n; i++) {
+                        bool seen = false;
+                        for (size_t k = 0; k < n_done && !seen; k++)
+                                seen = done[k] == now[i];
+                        if (seen)
+                                continue;
+                        fresh = true;
+                        explain("kill -%d %d", sig, (int)now[i]);
+                        if (kill(now[i], sig) < 0 && errno != ESRCH)
+                                return error_sys(err, -errno, "send signal %d to pid %d", sig,
+                                                 (int)now[i]);
+                        done = xrealloc(done, (n_done + 1) * sizeof(*done));
+                        done[n_done++] = now[i];
+                }
+                if (!fresh)
+                        break;
+        }
+        return 0;
+}
+
 int container_kill(const char *root, const char *id, int sig, bool all, struct error *err)
 {
         _cleanup_close_ int rootfd = -EBADF;
@@ -374,7 +505,11 @@ int container_kill(const char *root, const char *id, int sig, bool all, struct e
         if (status == STATUS_STOPPED && !all)
                 return error_msg(err, -ESRCH, "container '%s' is not running", id);
         if (all) {
-                if ((r = cgroup_kill_all(st->cgroup_dirs, sig, err)) < 0)
+                if (!has_cgroup(st))
+                        r = status == STATUS_STOPPED ? 0 : kill_all_pidns(st, sig, err);
+                else
+                        r = cgroup_kill_all(st->cgroup_dirs, sig, err);
+                if (r < 0)
                         return error_wrap(err, r, "kill container '%s'", id);
                 return 0;
         }

@@ -31,6 +31,10 @@ int container_start(const char *root, const char *id, struct error *err);
 int container_run(const struct create_opts *o, bool detach, int *ret_status, struct error *err);
 int container_kill(const char *root, const char *id, int sig, bool all, struct error *err);
 int container_delete(const char *root, const char *id, bool force, struct error *err);
+/* The container's processes, sorted: those in its cgroup, or for a rootless
+ * container without a cgroup of its own, those in its init's pid namespace. */
+int container_pids(const struct container_state *st, pid_t **ret_pids, size_t *ret_n,
+                   struct error *err);
 
 struct container_info {
         struct container_state *st;

@@ -21,6 +21,7 @@
 #include "runtime/hooks.h"
 #include "runtime/rootfs.h"
 #include "runtime/terminal.h"
+#include "runtime/userns.h"
 
 enum sync_type {
         SYNC_GO = 1,
@@ -84,44 +85,6 @@ static __attribute__((noreturn)) void child_fail(int sock, const struct error *e
 {
         sync_send(sock, SYNC_ERROR, 0, err->code ? err->code : -EIO, err->msg);
         _exit(1);
-}
-
-static int write_maps(pid_t pid, const char *file, const struct spec_id_mapping *m, size_t n,
-                      struct error *err)
-{
-        char buf[4096], path[64], shown[64];
-        size_t off = 0;
-        for (size_t i = 0; i < n && off < sizeof(buf); i++)
-                off += snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", m[i].container_id,
-                                m[i].host_id, m[i].size);
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        snprintf(shown, sizeof(shown), "/proc/$PID/%s", file);
-        /* echo's own newline ends the last line, so show it without ours. */
-        if (off)
-                buf[off - 1] = '\0';
-        int r = sys_write_file_at(AT_FDCWD, path, shown, buf);
-        if (r < 0)
-                return error_sys(err, r, "write %s", file);
-        return 0;
-}
-
-static int setup_userns_maps(const struct spec *s, pid_t pid, struct error *err)
-{
-        if (geteuid() != 0) {
-                /* Unprivileged: setgroups must be denied before a gid map is accepted. */
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
-                int r = sys_write_file_at(AT_FDCWD, path, "/proc/$PID/setgroups", "deny");
-                if (r < 0 && r != -ENOENT)
-                        return error_sys(err, r, "write setgroups");
-        }
-        int r = write_maps(pid, "uid_map", s->linux.uid_mappings, s->linux.n_uid_mappings, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.uidMappings");
-        r = write_maps(pid, "gid_map", s->linux.gid_mappings, s->linux.n_gid_mappings, err);
-        if (r < 0)
-                return error_wrap(err, r, "linux.gidMappings");
-        return 0;
 }
 
 struct ns_plan {
@@ -236,6 +199,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
         const struct spec_namespace *cgns = spec_find_namespace(s, CLONE_NEWCGROUP);
         const struct spec_namespace *tns = spec_find_namespace(s, CLONE_NEWTIME);
 
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (userns) {
                 /* Become root of the new user namespace now that the maps exist. */
                 if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -263,7 +227,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
             .userns = userns,
             .netns = has_ns(s, CLONE_NEWNET),
             .cgroupns = cgns != NULL,
-            .cgroup_dirs = c->cgroup_dirs,
+            .cgroup_dirs = c->cgroup_view_dirs ? c->cgroup_view_dirs : c->cgroup_dirs,
         };
         if (rootfs_prepare(&rctx, &err) < 0)
                 child_fail(sock, &err);
@@ -415,12 +379,23 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                 return error_sys(err, -errno, "socketpair");
         }
         bool fast = plan.n_join == 0;
+        bool new_user = plan.new_flags & CLONE_NEWUSER;
+        /* Decided here: in the child, geteuid() changes once the parent maps it. */
+        bool dumpable_until_mapped = new_user && geteuid() != 0;
         int clone_flags = fast ? (plan.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) : 0;
         explain_clone(plan.new_flags, "the container's init");
         bool in_unified = false;
         pid_t child = cgroup_clone(c->cgroup_dirs, (unsigned long)clone_flags, &in_unified);
         if (child < 0) {
-                r = error_sys(err, -errno, "clone the container's init");
+                if (errno == EPERM && geteuid() != 0 && !new_user)
+                        r = error_msg(err, -EPERM,
+                                      "clone the container's init: %s (running as uid %u, new "
+                                      "namespaces need a user namespace of their own: add "
+                                      "{\"type\": \"user\"} to linux.namespaces with "
+                                      "uidMappings and gidMappings, as 'spec --rootless' does)",
+                                      strerror(EPERM), (unsigned)geteuid());
+                else
+                        r = error_sys(err, -errno, "clone the container's init");
                 close(sv[0]);
                 close(sv[1]);
                 ns_plan_done(&plan);
@@ -429,8 +404,14 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         if (child == 0) {
                 close(sv[0]);
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                /* Until it execs, nothing in the container may open our /proc/PID/exe. */
-                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+                /* Until it execs, nothing in the container may open our /proc/PID/exe.
+                 * An unprivileged parent must still open our uid_map and gid_map,
+                 * which a non-dumpable process's owner (global root, until root of
+                 * the new namespace is mapped) would keep from it: then the init
+                 * turns non-dumpable once the maps exist, before anything else can
+                 * be in its namespaces (init_run). */
+                if (!dumpable_until_mapped)
+                        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
                 if (c->lock_fd >= 0)
                         close(c->lock_fd);
                 /* Into the container's cgroups before anything else, by itself (cheap). */
@@ -450,12 +431,11 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         for (size_t i = 0; i < plan.n_join; i++)
                 joined_pid |= plan.join_types[i] == CLONE_NEWPID;
         bool need_fork = !fast && ((plan.new_flags & CLONE_NEWPID) || joined_pid);
-        bool new_user = plan.new_flags & CLONE_NEWUSER;
         ns_plan_done(&plan);
         _cleanup_close_ int sock = sv[0];
         pid_t init = fast ? child : 0;
 
-        if (fast && new_user && (r = setup_userns_maps(s, child, err)) < 0)
+        if (fast && new_user && (r = userns_write_maps(s, child, err)) < 0)
                 goto fail;
         /* The init waits for GO; without a fork it is the child itself. */
         if ((fast || (!need_fork && !new_user)) &&
@@ -470,7 +450,7 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                         break;
                 switch (t) {
                 case SYNC_NEED_MAPS:
-                        if ((r = setup_userns_maps(s, child, err)) < 0)
+                        if ((r = userns_write_maps(s, child, err)) < 0)
                                 goto fail;
                         sync_send(sock, SYNC_MAPS_DONE, 0, 0, NULL);
                         if (!need_fork)

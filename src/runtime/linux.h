@@ -39,6 +39,9 @@ struct init_config {
         const char *bundle;
         const char *rootfs; /* absolute */
         char *const *cgroup_dirs;
+        /* What the container's cgroup mount shows: cgroup_dirs, plus (rootless)
+         * the caller's own cgroups in hierarchies where none could be made. */
+        char *const *cgroup_view_dirs;
         int fifo_fd;    /* exec.fifo opened O_RDWR, -1 for none */
         int console_fd; /* connected console socket, -1 for none */
         int lock_fd;    /* the locked state dir: closed in the child, or the

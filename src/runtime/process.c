@@ -154,9 +154,21 @@ static int apply_rlimits(const struct spec_process *p, struct error *err)
                 struct rlimit rl = {.rlim_cur = l->soft, .rlim_max = l->hard};
                 explain("prlimit --pid $$ --%s=%llu:%llu", l->name ? l->name + 7 : "?",
                         (unsigned long long)l->soft, (unsigned long long)l->hard);
-                if (setrlimit(l->resource, &rl) < 0)
-                        return error_sys(err, -errno, "set %s to %llu:%llu", l->name,
-                                         (unsigned long long)l->soft, (unsigned long long)l->hard);
+                if (setrlimit(l->resource, &rl) == 0)
+                        continue;
+                int e = errno;
+                struct rlimit now;
+                if (e == EPERM && getrlimit(l->resource, &now) == 0 && rl.rlim_max > now.rlim_max)
+                        return error_msg(err, -e,
+                                         "process.rlimits[%zu]: set %s to %llu:%llu: the hard "
+                                         "limit is %llu, and raising it needs CAP_SYS_RESOURCE "
+                                         "in the host's user namespace (an unprivileged runtime "
+                                         "has none)",
+                                         i, l->name, (unsigned long long)l->soft,
+                                         (unsigned long long)l->hard,
+                                         (unsigned long long)now.rlim_max);
+                return error_sys(err, -e, "process.rlimits[%zu]: set %s to %llu:%llu", i, l->name,
+                                 (unsigned long long)l->soft, (unsigned long long)l->hard);
         }
         return 0;
 }
@@ -265,13 +277,22 @@ static int apply_user_and_caps(const struct process_opts *o, struct error *err)
         }
         if (setgroups(ng, groups) < 0) {
                 /* In a user namespace with setgroups denied only an empty list is fine. */
+                if (errno == EPERM && o->userns && ng > 0)
+                        return error_msg(err, -EPERM,
+                                         "process.user.additionalGids: setgroups is denied in "
+                                         "this user namespace (a single gid mapping written "
+                                         "unprivileged; map subordinate gids through "
+                                         "newgidmap to allow it)");
                 if (!(errno == EPERM && o->userns && ng == 0))
                         return error_sys(err, -errno, "setgroups");
         }
+        /* EINVAL: the id has no mapping in the container's user namespace. */
         if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
-                return error_sys(err, -errno, "set gid %u", p->user.gid);
+                return error_sys(err, -errno, "process.user.gid: set gid %u%s", p->user.gid,
+                                 errno == EINVAL && o->userns ? " (not in linux.gidMappings)" : "");
         if (setresuid(p->user.uid, p->user.uid, p->user.uid) < 0)
-                return error_sys(err, -errno, "set uid %u", p->user.uid);
+                return error_sys(err, -errno, "process.user.uid: set uid %u%s", p->user.uid,
+                                 errno == EINVAL && o->userns ? " (not in linux.uidMappings)" : "");
         if (!p->has_caps)
                 return 0;
         if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)

@@ -138,7 +138,10 @@ struct res_apply_opts {
         unsigned what;    /* RES_* groups to write */
         bool update;      /* a running container: memory.checkBeforeUpdate applies */
         const char *path; /* JSON path for errors, "linux.resources" */
-        char **warnings;  /* out: owned strv of things ignored, may stay NULL */
+        /* Why a controller has no directory among dirs, when the caller knows
+         * (rootless: hierarchies it may not create cgroups in); NULL: not mounted. */
+        const char *unavailable;
+        char **warnings; /* out: owned strv of things ignored, may stay NULL */
 };
 
 int resources_apply(char *const *dirs, const struct resources *r, struct res_apply_opts *o,

@@ -292,6 +292,12 @@ static int mount_fs(const struct setup *s, const struct spec_mount *m, const cha
                 return r;
         char p[32];
         r = sys_mount(mount_what(m), fd_proc_path(fd, p), dest, m->type, flags, data);
+        if (r == -EPERM && s->ctx->userns)
+                return error_msg(err, r,
+                                 "mount '%s' on '%s': %s (in a user namespace only some file "
+                                 "systems may be mounted, e.g. tmpfs, proc, mqueue, devpts, "
+                                 "overlay; bind-mount others from the host)",
+                                 mount_what(m), dest, strerror(EPERM));
         if (r < 0)
                 return error_sys(err, r, "mount '%s' on '%s'", mount_what(m), dest);
         if (m->attr_set || m->attr_clr || m->rro) {
