@@ -21,6 +21,7 @@ static const struct husk_command commands[] = {
     {"images", cmd_images, "List images"},
     {"import", cmd_import, "Import a root filesystem tarball as an image"},
     {"load", cmd_load, "Load images from a docker-archive or oci-archive tar"},
+    {"network", cmd_network, "Manage networks (create, ls, inspect, rm, prune)"},
     {"rmi", cmd_rmi, "Remove images"},
     {"save", cmd_save, "Save images to a docker-archive or oci-archive tar"},
     {"system", cmd_system, "Manage husk (df)"},
