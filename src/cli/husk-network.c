@@ -397,6 +397,7 @@ static struct json_object *attachment_json(const struct net_attachment *a)
         json_object_object_add(o, "ContainerID", json_object_new_string(a->container_id));
         json_object_object_add(o, "Bridge", json_object_new_string(a->bridge));
         json_object_object_add(o, "HostVeth", json_object_new_string(a->host_veth));
+        json_object_object_add(o, "Interface", json_object_new_string(a->ifname ? a->ifname : ""));
         json_object_object_add(o, "IPAddress", json_object_new_string(a->address));
         json_object_object_add(o, "IPPrefixLen", json_object_new_int((int)a->prefixlen));
         json_object_object_add(o, "Gateway", json_object_new_string(a->gateway));

@@ -139,6 +139,62 @@ const char *net_prefix(const struct net_ctx *ctx)
         return ctx->prefix;
 }
 
+/* One husk root owns a link prefix and an nft table on a host: reconciling
+ * deletes every link and rule of the prefix and table that its own database
+ * does not know, so a second root with the same ones would destroy the
+ * first one's. The claim is a file under /run naming the root; a claim by a
+ * root whose database is gone is taken over. */
+static int claim(struct net_ctx *ctx, const char *kind, const char *name, const char *env,
+                 struct error *err)
+{
+        if (mkdir("/run/husk-net", 0700) < 0 && errno != EEXIST)
+                return error_sys(err, -errno, "create '/run/husk-net'");
+        _cleanup_free_ char *path = xasprintf("/run/husk-net/%s-%s", kind, name);
+        _cleanup_free_ char *cur = NULL;
+        int r = read_file_at(AT_FDCWD, path, 8192, &cur, NULL);
+        if (r == 0 && strcmp(cur, ctx->root) == 0)
+                return 0;
+        if (r == 0) {
+                _cleanup_free_ char *db = xasprintf("%s/husk.db", cur);
+                if (access(db, F_OK) == 0)
+                        return error_msg(err, -EBUSY,
+                                         "%s '%s' belongs to the husk root '%s': set %s to use "
+                                         "another one with this root",
+                                         kind, name, cur, env);
+        } else if (r != -ENOENT) {
+                return error_sys(err, r, "read '%s'", path);
+        }
+        _cleanup_close_ int dfd = open("/run/husk-net", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (dfd < 0)
+                return error_sys(err, -errno, "open '/run/husk-net'");
+        _cleanup_free_ char *base = xasprintf("%s-%s", kind, name);
+        r = write_file_atomic(dfd, base, ctx->root, strlen(ctx->root), 0600);
+        if (r < 0)
+                return error_sys(err, r, "write '%s'", path);
+        return 0;
+}
+
+int net_claim(struct net_ctx *ctx, struct error *err)
+{
+        int r = claim(ctx, "links", ctx->prefix, "HUSK_NET_PREFIX", err);
+        if (r == 0)
+                r = claim(ctx, "nft", ctx->table, "HUSK_NFT_TABLE", err);
+        return r;
+}
+
+void net_release_claims(struct net_ctx *ctx)
+{
+        const char *kinds[][2] = {{"links", ctx->prefix}, {"nft", ctx->table}};
+        for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+                _cleanup_free_ char *path =
+                    xasprintf("/run/husk-net/%s-%s", kinds[i][0], kinds[i][1]);
+                _cleanup_free_ char *cur = NULL;
+                if (read_file_at(AT_FDCWD, path, 8192, &cur, NULL) == 0 &&
+                    strcmp(cur, ctx->root) == 0)
+                        (void)unlink(path);
+        }
+}
+
 int net_lock(struct net_ctx *ctx, struct error *err)
 {
         if (ctx->locked++)
@@ -149,7 +205,13 @@ int net_lock(struct net_ctx *ctx, struct error *err)
                 ctx->locked = 0;
                 return error_sys(err, -errno, "lock '%s/network.lock'", ctx->root);
         }
-        return 0;
+        /* Under the lock: two husk processes of one root claim together. */
+        int r = net_claim(ctx, err);
+        if (r < 0) {
+                ctx->locked = 0;
+                (void)flock(ctx->lockfd, LOCK_UN);
+        }
+        return r;
 }
 
 void net_unlock(struct net_ctx *ctx)

@@ -16,6 +16,11 @@ struct net_ctx {
 
 int net_lock(struct net_ctx *ctx, struct error *err);
 void net_unlock(struct net_ctx *ctx);
+/* Claims the link prefix and nft table for this root (net_lock does it). */
+int net_claim(struct net_ctx *ctx, struct error *err);
+/* Gives up this root's claim on its link prefix and nft table (nothing of
+ * them is left on the host). Call with the lock held. */
+void net_release_claims(struct net_ctx *ctx);
 
 /* "10.1.0.0/16" -> address and prefix; host bits must be zero. */
 int net_parse_subnet(const char *s, struct in_addr *ret, unsigned *ret_len, struct error *err);

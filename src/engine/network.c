@@ -28,6 +28,7 @@ void net_attachment_free(struct net_attachment *a)
         free(a->address);
         free(a->gateway);
         free(a->mac);
+        free(a->ifname);
         free(a->ports);
         free(a);
 }
@@ -284,29 +285,46 @@ static int attachment_record(struct net_ctx *ctx, const struct network *net,
         return r;
 }
 
-/* The namespace side: rename to eth0, MAC, address, up, lo up, default route. */
-static int netns_setup(struct nl *in, const char *peer, const struct net_attachment *a,
+/* The namespace side: the peer becomes the first free ethN (eth0 for a
+ * container's first network), gets its MAC and address and goes up with lo;
+ * the default route goes through the first network that is not internal. */
+static int netns_setup(struct nl *in, const char *peer, struct net_attachment *a,
                        const uint8_t mac[6], struct error *err)
 {
-        int r = nl_link_rename(in, peer, "eth0", err);
-        if (r == 0)
-                r = nl_link_set_mac(in, "eth0", mac, err);
+        char ifname[IFNAMSIZ] = "";
+        for (int i = 0; i < 64 && !*ifname; i++) {
+                char cand[IFNAMSIZ];
+                snprintf(cand, sizeof(cand), "eth%d", i);
+                if (nl_link_index(in, cand) == -ENODEV)
+                        snprintf(ifname, sizeof(ifname), "%s", cand);
+        }
+        if (!*ifname)
+                return error_msg(err, -EBUSY, "no free ethN name in the namespace");
+        int r = nl_link_rename(in, peer, ifname, err);
+        if (r == 0) {
+                free(a->ifname);
+                a->ifname = xstrdup(ifname);
+                r = nl_link_set_mac(in, ifname, mac, err);
+        }
         struct in_addr addr, gw;
         inet_pton(AF_INET, a->address, &addr);
         inet_pton(AF_INET, a->gateway, &gw);
         if (r == 0)
-                r = nl_addr_add(in, "eth0", addr, a->prefixlen, err);
+                r = nl_addr_add(in, ifname, addr, a->prefixlen, err);
         if (r == 0)
-                r = nl_link_up(in, "eth0", err);
+                r = nl_link_up(in, ifname, err);
         if (r == 0)
                 r = nl_link_up(in, "lo", err);
-        if (r == 0 && !a->internal)
-                r = nl_route_add_default(in, gw, "eth0", err);
+        if (r == 0 && !a->internal) {
+                r = nl_route_add_default(in, gw, ifname, err);
+                if (r == -EEXIST) /* an earlier network has the default route */
+                        r = 0;
+        }
         return r;
 }
 
 static int host_setup(struct net_ctx *ctx, int netns_fd, const char *netns_shown,
-                      const struct network *net, const struct net_attachment *a, const char *peer,
+                      const struct network *net, struct net_attachment *a, const char *peer,
                       const uint8_t mac[6], unsigned mtu, struct error *err)
 {
         struct nl nl;
@@ -373,6 +391,9 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         if (r < 0)
                 return r;
         r = net_reconcile(ctx, err);
+        /* The reconcile let the names go when nothing was attached: take them again. */
+        if (r == 0)
+                r = net_claim(ctx, err);
         _cleanup_(network_freep) struct network *net = NULL;
         if (r == 0)
                 r = net_network_get(ctx, ref, &net, err);
@@ -629,6 +650,16 @@ int net_reconcile(struct net_ctx *ctx, struct error *err)
                 r = net_nft_sync(ctx, err);
         if (r == 0)
                 r = net_hosts_refresh(ctx, err);
+        if (r == 0) {
+                /* Nothing of this root is left on the host: let the names go. */
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                r = db_prepare(ctx->db, "SELECT 1 FROM network_allocations LIMIT 1", &st, err);
+                if (r == 0)
+                        r = db_step(ctx->db, st, err);
+                if (r == 0)
+                        net_release_claims(ctx);
+                r = r < 0 ? r : 0;
+        }
         net_unlock(ctx);
         return r;
 }

@@ -111,6 +111,7 @@ struct net_attachment {
         char *network_id, *network_name, *container_id;
         char *bridge, *host_veth;
         char *address, *gateway, *mac; /* text forms */
+        char *ifname;                  /* in the namespace ("eth0"); NULL when read back */
         unsigned prefixlen;
         bool internal;
         struct net_port *ports;

@@ -160,6 +160,14 @@ class Net:
             sh("ip", "link", "del", link, check=False)
         if self.nft_table() is not None:
             sh("nft", "delete", "table", "ip", self.table, check=False)
+        for claim in (f"/run/husk-net/links-{self.prefix}", f"/run/husk-net/nft-{self.table}"):
+            try:
+                with open(claim) as f:
+                    mine = f.read() == self.root
+                if mine:
+                    os.unlink(claim)
+            except FileNotFoundError:
+                pass
 
 
 @pytest.fixture

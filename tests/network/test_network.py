@@ -365,3 +365,44 @@ def test_leak_check_50_cycles(net, tmp_path):
     assert net.db("SELECT count(*) FROM network_ports") == [(0,)]
     assert not any(n.startswith(net.prefix) for n in
                    sh("ip", "netns", "list").stdout.decode().split())
+    assert not os.path.exists(f"/run/husk-net/links-{net.prefix}")
+
+
+def test_one_namespace_on_two_networks(net):
+    net.create("first")
+    net.create("second")
+    ns = net.add_netns()
+    a = net.attach(ns, "first", "ctr-two")
+    b = net.attach(ns, "second", "ctr-two")
+    assert (a["Interface"], b["Interface"]) == ("eth0", "eth1")
+    routes = net.in_ns(ns, "ip", "-4", "route").stdout.decode()
+    assert f"default via {a['Gateway']} dev eth0" in routes
+    assert f"{net.subnets[-1]} dev eth1" in routes
+    net.out("network", "_detach", "first", "ctr-two")
+    net.out("network", "_detach", "second", "ctr-two")
+    assert net.links() == []
+
+
+def test_a_second_root_cannot_take_the_same_names(net, tmp_path):
+    import tempfile
+    from conftest import Net
+    net.create("mine")
+    ns = net.add_netns()
+    net.attach(ns, "mine", "ctr-1")
+    other = Net(tempfile.mkdtemp(prefix="husk-net-other-"))
+    other.env = dict(net.env)  # same prefix and table, another root
+    try:
+        other.out("network", "create", "--subnet", str(net.subnet()), "theirs")
+        ns2 = net.add_netns()
+        err = other.fail("network", "_attach", "--netns", f"/run/netns/{ns2}", "theirs", "c")
+        assert f"links '{net.prefix}' belongs to the husk root '{net.root}'" in err
+        assert "HUSK_NET_PREFIX" in err
+        # and it did not touch the first root's links
+        assert any(l.startswith(f"{net.prefix}v") for l in net.links())
+    finally:
+        import shutil
+        shutil.rmtree(other.root, ignore_errors=True)
+    net.out("network", "_detach", "mine", "ctr-1")
+    # nothing left: the names are free again
+    assert not os.path.exists(f"/run/husk-net/links-{net.prefix}")
+    assert not os.path.exists(f"/run/husk-net/nft-{net.table}")
