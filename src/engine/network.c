@@ -288,6 +288,8 @@ static int attachment_record(struct net_ctx *ctx, const struct network *net,
 /* The namespace side: the peer becomes the first free ethN (eth0 for a
  * container's first network), gets its MAC and address and goes up with lo;
  * the default route goes through the first network that is not internal. */
+static int reconcile(struct net_ctx *ctx, bool apply, struct error *err);
+
 static int netns_setup(struct nl *in, const char *peer, struct net_attachment *a,
                        const uint8_t mac[6], struct error *err)
 {
@@ -390,7 +392,7 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         int r = net_lock(ctx, err);
         if (r < 0)
                 return r;
-        r = net_reconcile(ctx, err);
+        r = reconcile(ctx, false, err);
         /* The reconcile let the names go when nothing was attached: take them again. */
         if (r == 0)
                 r = net_claim(ctx, err);
@@ -402,6 +404,9 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                               "network '%s' is internal: ports cannot be published from it",
                               net->name);
         if (r < 0) {
+                /* What the first reconcile released still has to leave the rules. */
+                struct error e2;
+                (void)reconcile(ctx, true, &e2);
                 net_unlock(ctx);
                 return r;
         }
@@ -431,6 +436,8 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         explain_note("attach network '%s' (bridge %s) to %s", net->name, net->bridge, netns_shown);
         r = attachment_record(ctx, net, o, a->ports, a, err);
         if (r < 0) {
+                struct error e2;
+                (void)reconcile(ctx, true, &e2);
                 net_unlock(ctx);
                 return error_wrap(err, r, "attach to network '%s'", net->name);
         }
@@ -607,7 +614,9 @@ static int veth_in_use(struct net_ctx *ctx, const char *name, struct error *err)
         return db_step(ctx->db, st, err);
 }
 
-int net_reconcile(struct net_ctx *ctx, struct error *err)
+/* With apply false, the nft table and hosts files are left to the caller,
+ * which rewrites them right after (attach). */
+static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
 {
         int r = net_lock(ctx, err);
         if (r < 0)
@@ -646,11 +655,11 @@ int net_reconcile(struct net_ctx *ctx, struct error *err)
                                 r = 0;
                 }
         nl_close(&nl);
-        if (r == 0)
+        if (r == 0 && apply)
                 r = net_nft_sync(ctx, err);
-        if (r == 0)
+        if (r == 0 && apply)
                 r = net_hosts_refresh(ctx, err);
-        if (r == 0) {
+        if (r == 0 && apply) {
                 /* Nothing of this root is left on the host: let the names go. */
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
                 r = db_prepare(ctx->db, "SELECT 1 FROM network_allocations LIMIT 1", &st, err);
@@ -662,4 +671,9 @@ int net_reconcile(struct net_ctx *ctx, struct error *err)
         }
         net_unlock(ctx);
         return r;
+}
+
+int net_reconcile(struct net_ctx *ctx, struct error *err)
+{
+        return reconcile(ctx, true, err);
 }

@@ -128,6 +128,17 @@ def test_published_tcp_port_from_localhost(net, tmp_path):
     assert "masquerade" in t
     [j] = json.loads(net.out("network", "inspect", "web"))
     assert j["Containers"]["ctr-web"]["IPv4Address"] == a["IPAddress"] + "/24"
+    # a peer on the same network through the published port (hairpin NAT), and a
+    # namespace on another network through its own gateway (a host address)
+    peer = net.add_netns()
+    net.attach(peer, "web", "ctr-peer")
+    r = ns_wget(net, peer, f"http://{a['Gateway']}:{p2}/")
+    assert r.stdout == b"served-through-nat\n", r.stderr
+    net.create("elsewhere")
+    far = net.add_netns()
+    f = net.attach(far, "elsewhere", "ctr-far")
+    r = ns_wget(net, far, f"http://{f['Gateway']}:{p2}/")
+    assert r.stdout == b"served-through-nat\n", r.stderr
     net.out("network", "_detach", "web", "ctr-web")
     r = wget(f"http://127.0.0.1:{p1}/", timeout=2)
     assert r.returncode != 0
