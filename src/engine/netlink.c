@@ -161,14 +161,19 @@ static int nl_dump(struct nl *nl, struct nlreq *r, int (*fn)(struct nlmsghdr *h,
         r->h.nlmsg_seq = ++nl->seq;
         if (send(nl->fd, r->buf, r->h.nlmsg_len, 0) < 0)
                 return -errno;
-        _cleanup_free_ char *buf = xmalloc(32768);
+        /* Larger than any dump skb the kernel builds (it sizes them from the
+         * reader's buffer, up to 32 KiB); MSG_TRUNC reports a cut message. */
+        const size_t size = 65536;
+        _cleanup_free_ char *buf = xmalloc(size);
         for (;;) {
-                ssize_t n = recv(nl->fd, buf, 32768, 0);
+                ssize_t n = recv(nl->fd, buf, size, MSG_TRUNC);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
                         return -errno;
                 }
+                if ((size_t)n > size)
+                        return -EMSGSIZE;
                 for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
                      h = NLMSG_NEXT(h, n)) {
                         if (h->nlmsg_seq != nl->seq)

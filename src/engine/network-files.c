@@ -1,5 +1,6 @@
 /* A container's /etc/hosts and /etc/resolv.conf. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,11 +102,25 @@ char *net_hosts_render(char *const *extra_hosts, const char *gateway, char *cons
         return out;
 }
 
+bool net_valid_hostname(const char *s, size_t len)
+{
+        if (len == 0 || len > 253 || s[0] == '-' || s[0] == '.')
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' && s[i] != '_')
+                        return false;
+        return true;
+}
+
 int net_check_extra_host(const char *s, struct error *err)
 {
         const char *c = strchr(s, ':');
-        if (!c || c == s || strchr(s, ' ') || strchr(s, '\t'))
+        if (!c)
                 return error_msg(err, -EINVAL, "invalid --add-host '%s': expected NAME:IP", s);
+        if (!net_valid_hostname(s, (size_t)(c - s)))
+                return error_msg(err, -EINVAL,
+                                 "invalid --add-host '%s': '%.*s' is not a valid host name", s,
+                                 (int)(c - s), s);
         if (strcmp(c + 1, "host-gateway") != 0 && !valid_ip(c + 1))
                 return error_msg(err, -EINVAL,
                                  "invalid --add-host '%s': '%s' is not an IP address or "

@@ -371,6 +371,11 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         if (!o->container_id || !valid_container_id(o->container_id))
                 return error_msg(err, -EINVAL, "invalid container id '%s'",
                                  o->container_id ? o->container_id : "");
+        if (o->name && !net_valid_hostname(o->name, strlen(o->name)))
+                return error_msg(err, -EINVAL, "invalid container name '%s' for a hosts file",
+                                 o->name);
+        if (o->hostname && !net_valid_hostname(o->hostname, strlen(o->hostname)))
+                return error_msg(err, -EINVAL, "invalid hostname '%s'", o->hostname);
         for (size_t i = 0; o->extra_hosts && o->extra_hosts[i]; i++) {
                 int r = net_check_extra_host(o->extra_hosts[i], err);
                 if (r < 0)

@@ -144,6 +144,8 @@ int net_reconcile(struct net_ctx *ctx, struct error *err);
  * the dns servers given (--dns). Written to path. */
 int net_write_resolv_conf(const char *path, const char *host_path, char *const *dns,
                           struct error *err);
+/* A name that may go into a hosts file: letters, digits, '-', '.', '_'. */
+bool net_valid_hostname(const char *s, size_t len);
 /* Checks one --add-host value (NAME:IP, IP may be host-gateway). */
 int net_check_extra_host(const char *s, struct error *err);
 /* Renders a hosts file: localhost lines, extra hosts, then the entries. */

@@ -192,6 +192,11 @@ def test_resolv_conf(net, tmp_path):
     text = rc.read_text()
     assert "nameserver 192.0.2.53\nnameserver 2001:db8::53\n" in text
     assert text.count("nameserver") == 2
+    assert "invalid container name" in net.fail("network", "_attach", "--netns", f"/run/netns/{ns}",
+                                                "--name", "x\n6.6.6.6 evil", "dns", "ctr-y")
+    assert "is not a valid host name" in net.fail("network", "_attach", "--netns",
+                                                  f"/run/netns/{ns}", "--add-host",
+                                                  "a b:1.2.3.4", "dns", "ctr-y")
     assert "invalid --dns 'x.y'" in net.fail("network", "_attach", "--netns", f"/run/netns/{ns}",
                                              "--resolv", rc, "--dns", "x.y", "dns", "ctr-x")
 

@@ -137,6 +137,10 @@ TEST(hosts_file)
         CHECK(net_check_extra_host("a:host-gateway", &err) == 0);
         CHECK(net_check_extra_host("a", &err) == -EINVAL);
         CHECK(net_check_extra_host(":1.2.3.4", &err) == -EINVAL);
+        CHECK(net_check_extra_host("a\n9.9.9.9 evil:1.2.3.4", &err) == -EINVAL);
+        CHECK(net_check_extra_host("a b:1.2.3.4", &err) == -EINVAL);
+        CHECK(!net_valid_hostname("web\n1.2.3.4 x", 14));
+        CHECK(net_valid_hostname("web-1.example", 13));
         CHECK(net_check_extra_host("a:nope", &err) == -EINVAL);
         CHECK_STR(err.msg, "invalid --add-host 'a:nope': 'nope' is not an IP address or "
                            "host-gateway");
