@@ -734,8 +734,9 @@ int net_port_parse(const char *spec, struct net_port **v, size_t *n, struct erro
                                          "length",
                                          spec);
         }
-        for (unsigned i = 0; i <= (unsigned)(chi - clo); i++) {
-                *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+        size_t count = (size_t)(chi - clo) + 1;
+        *v = xrealloc(*v, (*n + count) * sizeof(**v));
+        for (unsigned i = 0; i < count; i++) {
                 struct net_port *np2 = &(*v)[(*n)++];
                 memset(np2, 0, sizeof(*np2));
                 snprintf(np2->host_ip, sizeof(np2->host_ip), "%s", hip && *hip ? hip : "0.0.0.0");
