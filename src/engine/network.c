@@ -7,7 +7,11 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -365,6 +369,22 @@ static int attachment_forget(struct net_ctx *ctx, const char *network_id, const 
                       err, 2, network_id, container_id);
 }
 
+/* fd must be a network namespace, and not husk's own: configuring "eth0"
+ * and a default route there would rewire the host. */
+static int check_netns(int fd, const char *shown, struct error *err)
+{
+        int type = ioctl(fd, NS_GET_NSTYPE);
+        if (type < 0 || type != CLONE_NEWNET)
+                return error_msg(err, -EINVAL, "'%s' is not a network namespace", shown);
+        struct stat a, b;
+        if (fstat(fd, &a) < 0 || stat("/proc/self/ns/net", &b) < 0)
+                return error_sys(err, -errno, "stat network namespace '%s'", shown);
+        if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                return error_msg(err, -EINVAL,
+                                 "'%s' is husk's own network namespace, not a container's", shown);
+        return 0;
+}
+
 int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const char *ref,
                const struct net_attach_opts *o, struct net_attachment **ret, struct error *err)
 {
@@ -381,12 +401,15 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                 if (r < 0)
                         return r;
         }
+        int r = check_netns(netns_fd, netns_shown, err);
+        if (r < 0)
+                return r;
         unsigned mtu = o->mtu ? o->mtu : 1500;
         if (mtu < 68 || mtu > 65535)
                 return error_msg(err, -EINVAL, "invalid MTU %u: expected 68 to 65535", mtu);
         uint8_t mac[6];
         if (o->mac) {
-                int r = parse_mac(o->mac, mac, err);
+                r = parse_mac(o->mac, mac, err);
                 if (r < 0)
                         return r;
         } else {
@@ -394,7 +417,7 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                         abort();
                 mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
         }
-        int r = net_lock(ctx, err);
+        r = net_lock(ctx, err);
         if (r < 0)
                 return r;
         r = reconcile(ctx, false, err);

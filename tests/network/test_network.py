@@ -278,6 +278,21 @@ def test_port_conflicts(net):
                                         "--ip", taken, "pc", "ctr-2")
 
 
+def test_attach_refuses_what_is_not_a_container_namespace(net, tmp_path):
+    net.create("guard")
+    # the host's own namespace: eth0 and a default route there would rewire the host
+    err = net.fail("network", "_attach", "--netns", "/proc/self/ns/net", "guard", "ctr-h")
+    assert "is husk's own network namespace" in err
+    f = tmp_path / "plain"
+    f.write_text("")
+    assert "is not a network namespace" in net.fail("network", "_attach", "--netns", f, "guard",
+                                                    "ctr-h")
+    assert "is not a network namespace" in net.fail("network", "_attach", "--netns",
+                                                    "/proc/self/ns/uts", "guard", "ctr-h")
+    assert net.links() == [] and net.nft_table() is None
+    assert net.db("SELECT count(*) FROM network_allocations") == [(0,)]
+
+
 def test_rm_of_network_in_use_is_refused(net):
     net.create("busy")
     ns = net.add_netns()
