@@ -426,6 +426,8 @@ static int network_insert(struct net_ctx *ctx, const char *name, struct in_addr 
         return 0;
 }
 
+static int ensure_default(struct net_ctx *ctx, struct error *err);
+
 int net_network_create(struct net_ctx *ctx, const struct net_create_opts *o, struct network **ret,
                        struct error *err)
 {
@@ -441,9 +443,13 @@ int net_network_create(struct net_ctx *ctx, const struct net_create_opts *o, str
         } else if (o->gateway) {
                 return error_msg(err, -EINVAL, "--gateway needs --subnet");
         }
+        /* The default network's subnet is taken even before its first use. */
+        int r = ensure_default(ctx, err);
+        if (r < 0)
+                return r;
         _cleanup_free_ struct nl_addr4 *host = NULL;
         size_t nh = 0;
-        int r = host_nets(&host, &nh, err);
+        r = host_nets(&host, &nh, err);
         if (r < 0)
                 return r;
         r = db_begin(ctx->db, err);

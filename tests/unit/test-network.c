@@ -158,6 +158,10 @@ TEST(network_records)
         CHECK(net_open(dir, &ctx, &err) == 0);
         if (!ctx)
                 return;
+        /* Before the default network was ever used, its subnet is taken all the same. */
+        struct net_create_opts early = {.name = "early", .subnet = "10.250.9.0/24"};
+        CHECK(net_network_create(ctx, &early, NULL, &err) == -EADDRINUSE);
+        CHECK_STR(err.msg, "subnet '10.250.9.0/24' overlaps network 'husk0'");
         struct network **v = NULL;
         size_t n = 0;
         CHECK(net_network_list(ctx, &v, &n, &err) == 0);
