@@ -730,7 +730,9 @@ int net_port_parse(const char *spec, struct net_port **v, size_t *n, struct erro
         if (parse_port_range(cport, &clo, &chi) < 0)
                 return error_msg(err, -EINVAL, "invalid port '%s': bad container port '%s'", spec,
                                  cport);
-        if (hport && *hport) {
+        if (hport && strcmp(hport, "0") == 0) {
+                hport = NULL; /* as docker: 0 is a free port the kernel picks */
+        } else if (hport && *hport) {
                 if (parse_port_range(hport, &hlo, &hhi) < 0)
                         return error_msg(err, -EINVAL, "invalid port '%s': bad host port '%s'",
                                          spec, hport);

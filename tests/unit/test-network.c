@@ -21,7 +21,9 @@ TEST(port_specs)
         CHECK(net_port_parse("9000-9001:90-91", &v, &n, &err) == 0);
         CHECK(net_port_parse("443", &v, &n, &err) == 0);
         CHECK(net_port_parse("10.0.0.1::22", &v, &n, &err) == 0);
-        CHECK(n == 6);
+        CHECK(net_port_parse("127.0.0.1:0:23", &v, &n, &err) == 0);
+        CHECK(n == 7);
+        CHECK(v[6].host_port == 0 && v[6].container_port == 23);
         CHECK_STR(v[0].host_ip, "0.0.0.0");
         CHECK(v[0].host_port == 8080 && v[0].container_port == 80);
         CHECK_STR(v[0].proto, "tcp");
