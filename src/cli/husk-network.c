@@ -523,12 +523,23 @@ static int cmd_network_attach(struct husk_ctx *ctx, int argc, char **argv)
 static int cmd_network_detach(struct husk_ctx *ctx, int argc, char **argv)
 {
         if (argc != 3)
-                return husk_usage_error(ctx, "usage: husk network _detach NETWORK CONTAINER_ID");
+                return husk_usage_error(ctx,
+                                        "usage: husk network _detach NETWORK|--all CONTAINER_ID");
         _cleanup_net_ struct net_ctx *net = NULL;
         int r = open_net(ctx, &net);
         if (r)
                 return r;
         struct error err = {0};
+        if (strcmp(argv[1], "--all") == 0) {
+                struct net_attachment **v = NULL;
+                size_t n = 0;
+                if (net_container_attachments(net, argv[2], &v, &n, &err) < 0)
+                        return husk_fail(ctx, &err);
+                for (size_t i = 0; i < n && r == 0; i++)
+                        r = net_detach(net, v[i], &err);
+                net_attachments_free(v, n);
+                return r < 0 ? husk_fail(ctx, &err) : 0;
+        }
         _cleanup_(net_attachment_freep) struct net_attachment *a = NULL;
         if (net_attachment_get(net, argv[1], argv[2], &a, &err) < 0 || net_detach(net, a, &err) < 0)
                 return husk_fail(ctx, &err);

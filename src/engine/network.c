@@ -586,6 +586,43 @@ int net_attachment_get(struct net_ctx *ctx, const char *ref, const char *contain
         return 0;
 }
 
+int net_container_attachments(struct net_ctx *ctx, const char *container_id,
+                              struct net_attachment ***ret, size_t *ret_n, struct error *err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = db_prepare(ctx->db,
+                           "SELECT network_id FROM network_allocations WHERE container_id = ?1 "
+                           "ORDER BY created, network_id",
+                           &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, container_id, -1, SQLITE_TRANSIENT);
+        _cleanup_strv_ char **ids = NULL;
+        while ((r = db_step(ctx->db, st, err)) > 0)
+                ids = strv_push(ids, db_col_str(st, 0));
+        if (r < 0)
+                return r;
+        size_t n = strv_len(ids);
+        struct net_attachment **v = xzalloc((n + 1) * sizeof(*v));
+        for (size_t i = 0; i < n; i++) {
+                r = net_attachment_get(ctx, ids[i], container_id, &v[i], err);
+                if (r < 0) {
+                        net_attachments_free(v, i);
+                        return r;
+                }
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void net_attachments_free(struct net_attachment **v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++)
+                net_attachment_free(v[i]);
+        free(v);
+}
+
 /* Rows whose veth is not on the host: the namespace died without a detach. */
 static int release_orphans(struct net_ctx *ctx, char *const *links, struct error *err)
 {

@@ -134,6 +134,11 @@ int net_detach(struct net_ctx *ctx, const struct net_attachment *a, struct error
 int net_attachment_get(struct net_ctx *ctx, const char *ref, const char *container_id,
                        struct net_attachment **ret, struct error *err);
 
+/* Every attachment of container_id, first attached first (for rm: detach them all). */
+int net_container_attachments(struct net_ctx *ctx, const char *container_id,
+                              struct net_attachment ***ret, size_t *ret_n, struct error *err);
+void net_attachments_free(struct net_attachment **v, size_t n);
+
 /* Brings the host in line with the database: releases attachments whose veth
  * is gone, deletes husk links and bridges nothing uses, rewrites the nft table. */
 int net_reconcile(struct net_ctx *ctx, struct error *err);

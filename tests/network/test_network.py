@@ -409,9 +409,9 @@ def test_one_namespace_on_two_networks(net):
     routes = net.in_ns(ns, "ip", "-4", "route").stdout.decode()
     assert f"default via {a['Gateway']} dev eth0" in routes
     assert f"{net.subnets[-1]} dev eth1" in routes
-    net.out("network", "_detach", "first", "ctr-two")
-    net.out("network", "_detach", "second", "ctr-two")
+    net.out("network", "_detach", "--all", "ctr-two")  # what rm of a container does
     assert net.links() == []
+    assert net.db("SELECT count(*) FROM network_allocations") == [(0,)]
 
 
 def test_a_second_root_cannot_take_the_same_names(net, tmp_path):
