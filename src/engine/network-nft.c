@@ -98,7 +98,8 @@ static bool has_ports(struct net_ctx *ctx, const char *network_id)
         return db_step(ctx->db, st, &e) != 0;
 }
 
-static void table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v, size_t n)
+static int table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v, size_t n,
+                      struct error *err)
 {
         const char *t = ctx->table;
         fprintf(f, "table ip %s {\n", t);
@@ -130,8 +131,9 @@ static void table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v,
                         fprintf(f, "\t\tiifname \"%s\" accept\n", v[i].bridge);
         fprintf(f, "\t}\n");
         fprintf(f, "\tchain ports {\n");
-        struct error e;
-        (void)port_rules(ctx, f, &e);
+        int r = port_rules(ctx, f, err);
+        if (r < 0)
+                return r;
         fprintf(f, "\t}\n");
         fprintf(f, "\tchain prerouting {\n"
                    "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
@@ -158,6 +160,7 @@ static void table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v,
                                 v[i].bridge, v[i].bridge, v[i].subnet);
         }
         fprintf(f, "\t}\n}\n");
+        return 0;
 }
 
 static int nft_apply(const char *text, const char *what, struct error *err)
@@ -196,9 +199,13 @@ int net_nft_sync(struct net_ctx *ctx, struct error *err)
                 abort();
         fprintf(f, "add table ip %s\ndelete table ip %s\n", ctx->table, ctx->table);
         if (n > 0)
-                table_text(ctx, f, v, n);
+                r = table_text(ctx, f, v, n, err);
         fclose(f);
         active_free(v, n);
+        if (r < 0) {
+                free(text);
+                return r;
+        }
         _cleanup_free_ char *what = xasprintf("update nftables table 'ip %s'", ctx->table);
         r = nft_apply(text, what, err);
         free(text);
