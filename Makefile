@@ -7,7 +7,7 @@ CC ?= gcc
 # The runtime links only what it needs: every shared library costs start time
 # and RSS on each container start. The engine links the rest.
 RT_PKGS := json-c libseccomp
-ENGINE_PKGS := $(RT_PKGS) libarchive sqlite3 libcrypto libcurl
+ENGINE_PKGS := $(RT_PKGS) libarchive sqlite3 libcrypto libcurl libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null)
 # json-c and libseccomp go in statically (Debian's -dev packages ship the .a):
 # two fewer shared objects to map and relocate on every container start.

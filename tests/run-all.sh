@@ -91,6 +91,17 @@ if [ -d tests/image ]; then
 fi
 # --- end image ---
 
+# --- networks (issue 5): bridges, IPAM, nftables, husk network ---
+if [ -d tests/network ]; then
+        section "network tests (HUSK=${HUSK:-build/husk})"
+        run_pytest network tests/network
+
+        section "network tests under ASan+UBSan"
+        HUSK="$PWD/build-asan/husk" ASAN_OPTIONS=detect_leaks=1 \
+                run_pytest asan-network tests/network
+fi
+# --- end networks ---
+
 # run_guest NAME SCRIPT: a script that prints "N passed, N failed" last and
 # exits 77 when the QEMU guest can't start here (then counted as one skip).
 run_guest() {

@@ -46,4 +46,5 @@ int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_import(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_load(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_save(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_network(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_system(struct husk_ctx *ctx, int argc, char **argv);

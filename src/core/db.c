@@ -43,6 +43,42 @@ static const char *const husk_schema[] = {
     "  digest TEXT NOT NULL,"
     "  PRIMARY KEY (image_id, digest));"
     "CREATE INDEX image_blobs_by_digest ON image_blobs(digest);",
+    /* Networks: bridge networks, the addresses handed out on them (never
+     * twice: the primary key), and the host ports published to them. A row
+     * of network_allocations lives as long as the container's veth. */
+    "CREATE TABLE networks ("
+    "  id TEXT PRIMARY KEY," /* 64 hex digits */
+    "  name TEXT NOT NULL UNIQUE,"
+    "  driver TEXT NOT NULL,"  /* bridge */
+    "  subnet TEXT NOT NULL,"  /* CIDR */
+    "  gateway TEXT NOT NULL," /* the bridge's address */
+    "  internal INTEGER NOT NULL,"
+    "  bridge TEXT NOT NULL UNIQUE,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE network_allocations ("
+    "  network_id TEXT NOT NULL REFERENCES networks(id),"
+    "  address TEXT NOT NULL,"
+    "  container_id TEXT NOT NULL," /* the owner */
+    "  name TEXT,"                  /* resolvable names on the network */
+    "  hostname TEXT,"
+    "  mac TEXT NOT NULL,"
+    "  host_veth TEXT NOT NULL UNIQUE,"
+    "  hosts_path TEXT,"  /* the container's /etc/hosts, kept up to date */
+    "  extra_hosts TEXT," /* --add-host NAME:IP lines */
+    "  created INTEGER NOT NULL,"
+    "  PRIMARY KEY (network_id, address),"
+    "  UNIQUE (network_id, container_id));"
+    "CREATE INDEX network_allocations_by_container ON network_allocations(container_id);"
+    "CREATE TABLE network_ports ("
+    "  network_id TEXT NOT NULL,"
+    "  container_id TEXT NOT NULL,"
+    "  host_ip TEXT NOT NULL,"
+    "  host_port INTEGER NOT NULL,"
+    "  proto TEXT NOT NULL,"
+    "  container_port INTEGER NOT NULL,"
+    "  PRIMARY KEY (proto, host_port, host_ip),"
+    "  FOREIGN KEY (network_id, container_id) REFERENCES network_allocations(network_id, "
+    "container_id) ON DELETE CASCADE);",
 };
 
 static int sql_err(struct db *db, int rc, const char *what, struct error *err)
