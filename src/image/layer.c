@@ -570,6 +570,16 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
                               o->expect_diff_id, u.st.diff_id);
                 goto out;
         }
+        if (o && o->expect_blob) {
+                char blob[DIGEST_STR_MAX];
+                ustream_input_digest(u.in, blob);
+                if (strcmp(o->expect_blob, blob) != 0) {
+                        r = error_msg(err, -EBADMSG,
+                                      "%s: blob digest mismatch: expected %s, got %s", what,
+                                      o->expect_blob, blob);
+                        goto out;
+                }
+        }
         *ret = u.st;
         r = 0;
 out:

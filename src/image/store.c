@@ -310,7 +310,7 @@ static int unpack_into(struct store *s, const char *tmp, int blobfd, const char 
                 return error_sys(err, -errno, "create temporary layer dir");
         char what[128];
         snprintf(what, sizeof(what), "layer %s", blob);
-        struct layer_unpack_opts o = {.expect_diff_id = diff_id, .what = what};
+        struct layer_unpack_opts o = {.expect_diff_id = diff_id, .expect_blob = blob, .what = what};
         int r = layer_unpack(blobfd, dfd, &o, st, err);
         if (r < 0)
                 return r;

@@ -1,10 +1,25 @@
 /* A decompressing byte stream over an fd: gzip, zstd, xz, bzip2 or plain,
- * detected from the data (libarchive's read filters, "raw" format).
+ * detected from the first bytes.
+ *
+ * gzip (every layer a registry or `docker save` hands out) is inflated with
+ * ISA-L's igzip, several times faster than zlib; zstd, xz and bzip2 go
+ * through libarchive's read filters. Concatenated gzip members are one
+ * stream; anything else after the last member is refused.
  *
  * Every byte handed out is also fed to a SHA-256 digester, so callers get
  * the digest of the uncompressed stream (a layer's diffID) without a
- * temporary copy. A guard refuses decompression bombs: past 1 GiB of
- * output, a ratio above 1000:1 is an error, as is output past max_bytes.
+ * temporary copy; the input bytes get one too (a compressed layer's blob
+ * digest). A guard refuses decompression bombs: past 1 GiB of output, a
+ * ratio above 1000:1 is an error, as is output past max_bytes.
+ *
+ * When fd is a regular file, reading, hashing and decompressing run in a
+ * helper thread a few MiB ahead of the caller (the caller's own work,
+ * writing files, overlaps with it on another core). The thread is started
+ * by ustream_open() and is always joined by the end of the stream, an
+ * error, or ustream_free(): no thread outlives the stream, so a process
+ * that later calls clone() has none left. It blocks every signal. Pipes and
+ * other fds are read in the caller's thread, as a thread blocked in read()
+ * on a pipe could not be stopped.
  */
 #pragma once
 #include <stdbool.h>
@@ -23,12 +38,16 @@ int ustream_open(int fd, const char *what, uint64_t max_bytes, struct ustream **
 /* Next block of uncompressed data (pointer valid until the next call):
  * returns its length, 0 at end of stream, or a negative errno. */
 ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err);
-/* Total uncompressed bytes so far, and whether the input was compressed. */
+/* Total uncompressed bytes so far, and whether the input was compressed.
+ * Exact once ustream_read() returned 0. */
 uint64_t ustream_bytes(struct ustream *s);
 bool ustream_compressed(struct ustream *s);
 /* Name of the compression ("gzip", "zstd", "none"...). */
 const char *ustream_filter(struct ustream *s);
-/* Digest of everything read so far; call once, at end of stream. */
+/* Digest of the uncompressed data; valid once ustream_read() returned 0. */
 void ustream_digest(struct ustream *s, char out[DIGEST_STR_MAX]);
+/* Digest of every input byte read from fd (the same as ustream_digest()
+ * for uncompressed input); valid once ustream_read() returned 0. */
+void ustream_input_digest(struct ustream *s, char out[DIGEST_STR_MAX]);
 void ustream_free(struct ustream *s);
 DEFINE_FREEP(struct ustream, ustream_free)
