@@ -25,6 +25,7 @@
 struct dir_meta {
         char *path;
         mode_t mode;
+        bool superseded; /* a later entry of the same path wins */
         struct timespec times[2];
 };
 
@@ -315,6 +316,7 @@ static int record_dir(struct unpack *u, const char *path, struct archive_entry *
         struct dir_meta *d = &u->dirs[u->ndirs++];
         d->path = xstrdup(path);
         d->mode = archive_entry_perm(e) & 07777;
+        d->superseded = false;
         d->times[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
         d->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
         if (!archive_entry_atime_is_set(e))
@@ -530,10 +532,34 @@ static int do_entry(struct unpack *u, struct archive *a, struct archive_entry *e
 }
 
 /* Directory modes and times last: creating children would change them. */
+static int cmp_dir_index(const void *a, const void *b, void *arg)
+{
+        const struct dir_meta *dirs = arg;
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+        int c = strcmp(dirs[x].path, dirs[y].path);
+        return c ? c : (x < y ? -1 : x > y);
+}
+
+/* A directory named twice (or replaced and made again) takes the mode and
+ * times of its last entry, as with tar. */
+static void mark_superseded(struct unpack *u)
+{
+        _cleanup_free_ size_t *idx = xmalloc((u->ndirs + 1) * sizeof(*idx));
+        for (size_t i = 0; i < u->ndirs; i++)
+                idx[i] = i;
+        qsort_r(idx, u->ndirs, sizeof(*idx), cmp_dir_index, u->dirs);
+        for (size_t i = 0; i + 1 < u->ndirs; i++)
+                if (strcmp(u->dirs[idx[i]].path, u->dirs[idx[i + 1]].path) == 0)
+                        u->dirs[idx[i]].superseded = true;
+}
+
 static int finish_dirs(struct unpack *u)
 {
+        mark_superseded(u);
         for (size_t i = u->ndirs; i-- > 0;) {
                 struct dir_meta *d = &u->dirs[i];
+                if (d->superseded)
+                        continue;
                 _cleanup_close_ int fd = -EBADF;
                 if (!*d->path) {
                         fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
