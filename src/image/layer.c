@@ -601,6 +601,11 @@ static void unpack_free(struct unpack *u)
         drop_cache(u);
 }
 
+static int empty_input(struct error *err, const char *what)
+{
+        return error_msg(err, -EINVAL, "%s: empty input (want a tar archive)", what);
+}
+
 int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct layer_stats *ret,
                  struct error *err)
 {
@@ -618,7 +623,8 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         struct stat rst;
         u.owner_known = fstat(destfd, &rst) == 0 && !(rst.st_mode & S_ISGID);
         u.opaque_xattr = u.root ? "trusted.overlay.opaque" : "user.overlay.opaque";
-        int r = ustream_open(fd, what, o ? o->max_bytes : 0, &u.in, err);
+        int r = ustream_open_tee(fd, what, o ? o->max_bytes : 0, o && o->tee ? o->tee_fd : -1,
+                                 &u.in, err);
         if (r < 0)
                 return r;
         struct archive *a = archive_read_new();
@@ -626,8 +632,10 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         /* A gnutar "sparse" entry or pax headers beyond 1 MiB are libarchive's own limits. */
         if (archive_read_open(a, &u, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
                 r = u.read_error ? u.read_error
-                                 : error_msg(err, -EINVAL, "%s: not a tar archive: %s", what,
-                                             archive_error_string(a));
+                    : ustream_bytes(u.in) == 0
+                        ? empty_input(err, what)
+                        : error_msg(err, -EINVAL, "%s: not a tar archive: %s", what,
+                                    archive_error_string(a));
                 goto out;
         }
         for (;;) {
@@ -637,11 +645,13 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
                         break;
                 if (ar < ARCHIVE_WARN) {
                         r = u.read_error ? u.read_error
-                                         : error_msg(err, -EINVAL,
-                                                     "%s: bad tar header after %llu "
-                                                     "entries: %s",
-                                                     what, (unsigned long long)u.st.entries,
-                                                     archive_error_string(a));
+                            : ustream_bytes(u.in) == 0
+                                ? empty_input(err, what)
+                                : error_msg(err, -EINVAL,
+                                            "%s: bad tar header after %llu "
+                                            "entries: %s",
+                                            what, (unsigned long long)u.st.entries,
+                                            archive_error_string(a));
                         goto out;
                 }
                 r = do_entry(&u, a, e);
@@ -675,6 +685,10 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         }
         ustream_digest(u.in, u.st.diff_id);
         u.st.tar_size = ustream_bytes(u.in);
+        if (u.st.tar_size == 0) {
+                r = empty_input(err, what);
+                goto out;
+        }
         if (o && o->expect_diff_id && strcmp(o->expect_diff_id, u.st.diff_id) != 0) {
                 r = error_msg(err, -EBADMSG, "%s: diffID mismatch: expected %s, got %s", what,
                               o->expect_diff_id, u.st.diff_id);

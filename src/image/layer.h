@@ -15,6 +15,7 @@
  * removes the partial directory (the store does).
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/digest.h"
@@ -25,6 +26,8 @@ struct layer_unpack_opts {
         const char *expect_blob;    /* digest of the input bytes; NULL: not checked */
         uint64_t max_bytes;         /* limit on the uncompressed tar, 0 = none */
         const char *what;           /* names the layer in errors */
+        bool tee;                   /* also write the uncompressed tar to tee_fd */
+        int tee_fd;
 };
 
 struct layer_stats {

@@ -29,7 +29,7 @@ static size_t min_size(size_t a, size_t b)
 }
 
 struct ustream {
-        int fd;
+        int fd, tee_fd;
         char *what;
         enum kind kind;
         uint64_t max;
@@ -286,6 +286,11 @@ static ssize_t produce(struct ustream *s, unsigned char *out, size_t cap, struct
                 return n;
         if (s->kind != KIND_PLAIN) /* plain input is hashed as it is read */
                 digester_update(&s->d, out, (size_t)n);
+        if (s->tee_fd >= 0 && n > 0) {
+                int r = write_all(s->tee_fd, out, (size_t)n);
+                if (r < 0)
+                        return error_sys(err, r, "%s: write the uncompressed copy", s->what);
+        }
         s->out += (uint64_t)n;
         if (s->max && s->out > s->max)
                 return error_msg(err, -EFBIG,
@@ -387,8 +392,15 @@ static bool has_magic(const unsigned char *p, size_t n, const char *magic, size_
 int ustream_open(int fd, const char *what, uint64_t max_bytes, struct ustream **ret,
                  struct error *err)
 {
+        return ustream_open_tee(fd, what, max_bytes, -1, ret, err);
+}
+
+int ustream_open_tee(int fd, const char *what, uint64_t max_bytes, int tee_fd, struct ustream **ret,
+                     struct error *err)
+{
         _cleanup_(ustream_freep) struct ustream *s = xzalloc(sizeof(*s));
         s->fd = fd;
+        s->tee_fd = tee_fd;
         s->what = xstrdup(what);
         s->max = max_bytes;
         s->inbuf = xmalloc(IN_SIZE);

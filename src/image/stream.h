@@ -35,6 +35,11 @@ struct ustream;
 /* what names the stream in errors ("layer sha256:..."). */
 int ustream_open(int fd, const char *what, uint64_t max_bytes, struct ustream **ret,
                  struct error *err);
+/* The same, and every uncompressed byte is also written to tee_fd (by the
+ * helper thread when there is one) before it is handed out: an import keeps
+ * the uncompressed tar as a blob in the same pass that unpacks it. */
+int ustream_open_tee(int fd, const char *what, uint64_t max_bytes, int tee_fd, struct ustream **ret,
+                     struct error *err);
 /* Next block of uncompressed data (pointer valid until the next call):
  * returns its length, 0 at end of stream, or a negative errno. */
 ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err);
