@@ -20,6 +20,8 @@
 #define IN_SIZE   (256u << 10)
 #define SLOT_SIZE (1u << 20)
 #define NSLOTS    4
+/* Smaller inputs are done before a thread would pay off. */
+#define THREAD_MIN (1u << 20)
 
 enum kind { KIND_PLAIN, KIND_GZIP, KIND_ARCHIVE };
 
@@ -433,7 +435,7 @@ int ustream_open_tee(int fd, const char *what, uint64_t max_bytes, int tee_fd, s
                 s->kind = KIND_PLAIN;
         }
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= THREAD_MIN) {
                 int r = start_thread(s, err);
                 if (r < 0)
                         return r;

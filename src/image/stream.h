@@ -12,9 +12,10 @@
  * digest). A guard refuses decompression bombs: past 1 GiB of output, a
  * ratio above 1000:1 is an error, as is output past max_bytes.
  *
- * When fd is a regular file, reading, hashing and decompressing run in a
- * helper thread a few MiB ahead of the caller (the caller's own work,
- * writing files, overlaps with it on another core). The thread is started
+ * When fd is a regular file of 1 MiB or more, reading, hashing and
+ * decompressing run in a helper thread a few MiB ahead of the caller (the
+ * caller's own work, writing files, overlaps with it on another core);
+ * smaller inputs are done before a thread would pay off. The thread is started
  * by ustream_open() and is always joined by the end of the stream, an
  * error, or ustream_free(): no thread outlives the stream, so a process
  * that later calls clone() has none left. It blocks every signal. Pipes and

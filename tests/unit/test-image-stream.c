@@ -3,6 +3,7 @@
  * (helper thread) and from a pipe (caller's thread). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -106,8 +107,21 @@ static int pipe_of(const struct buf *b, pid_t *ret_pid)
         return p[0];
 }
 
+/* Threads of this process, from /proc/self/task. */
+static int threads(void)
+{
+        int n = 0;
+        DIR *d = opendir("/proc/self/task");
+        for (struct dirent *e; d && (e = readdir(d));)
+                n += e->d_name[0] != '.';
+        if (d)
+                closedir(d);
+        return n;
+}
+
 struct result {
         int r;
+        int threads_while, threads_after; /* during the first read, after free */
         struct buf out;
         char diff[DIGEST_STR_MAX], input[DIGEST_STR_MAX];
         char filter[16];
@@ -152,10 +166,13 @@ static struct result run(const struct buf *in, bool use_pipe, int stop_after)
                 }
                 memcpy(res.out.p + res.out.n, p, (size_t)n);
                 res.out.n += (size_t)n;
+                if (!res.threads_while)
+                        res.threads_while = threads();
                 if (stop_after && ++blocks == stop_after)
                         break;
         }
         ustream_free(s);
+        res.threads_after = threads();
         close(fd);
         if (pid > 0)
                 waitpid(pid, NULL, 0);
@@ -183,6 +200,7 @@ TEST(stream_gzip_file_and_pipe)
         char want_diff[DIGEST_STR_MAX], want_in[DIGEST_STR_MAX];
         digest_of(&data, want_diff);
         digest_of(&gz, want_in);
+        CHECK(gz.n > (1 << 20)); /* big enough for the helper thread */
         for (int pipe = 0; pipe < 2; pipe++) {
                 struct result r = run(&gz, pipe, 0);
                 CHECK(r.r == 0);
@@ -190,6 +208,9 @@ TEST(stream_gzip_file_and_pipe)
                 CHECK_STR(r.diff, want_diff);
                 CHECK_STR(r.input, want_in);
                 CHECK_STR(r.filter, "gzip");
+                /* A file gets the helper thread, a pipe does not; none is left after. */
+                CHECK(r.threads_while == (pipe ? 1 : 2));
+                CHECK(r.threads_after == 1);
                 free(r.out.p);
         }
         free(gz.p);
@@ -299,6 +320,7 @@ TEST(stream_free_midway_stops_the_thread)
         struct buf gz = compress(&data, "gzip");
         struct result r = run(&gz, false, 1);
         CHECK(r.r == 0 && r.out.n > 0 && r.out.n < data.n);
+        CHECK(gz.n > (1 << 20) && r.threads_while == 2 && r.threads_after == 1);
         CHECK(memcmp(r.out.p, data.p, r.out.n) == 0);
         free(r.out.p), free(gz.p), free(data.p);
 }
