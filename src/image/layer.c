@@ -656,7 +656,9 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
                 }
                 r = do_entry(&u, a, e);
                 if (r < 0) {
-                        error_wrap(err, r, "%s", what);
+                        /* A stream error already names the layer. */
+                        if (!u.read_error)
+                                error_wrap(err, r, "%s", what);
                         goto out;
                 }
         }
