@@ -56,6 +56,7 @@ struct ustream {
         int result;                       /* producer's final status: 0 or negative errno */
         struct error perr;
         bool threaded, running;
+        uint64_t handed; /* bytes handed to the caller: the caller's own count */
         pthread_t thread;
         pthread_mutex_t mu;
         pthread_cond_t cv;
@@ -71,6 +72,8 @@ static int refill(struct ustream *s, struct error *err)
                 s->in_len -= s->in_pos;
                 s->in_pos = 0;
         }
+        if (s->in_len == IN_SIZE)
+                return 0; /* full: nothing to read into (callers refill when nearly empty) */
         for (;;) {
                 ssize_t n = read(s->fd, s->inbuf + s->in_len, IN_SIZE - s->in_len);
                 if (n < 0 && errno == EINTR)
@@ -458,6 +461,7 @@ ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err)
                         return n < 0 ? error_msg(err, (int)n, "%s", s->perr.msg) : 0;
                 }
                 *buf = s->slot[0];
+                s->handed += (uint64_t)n;
                 return n;
         }
         pthread_mutex_lock(&s->mu);
@@ -474,6 +478,7 @@ ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err)
                 *buf = s->slot[i];
                 ssize_t n = (ssize_t)s->slot_len[i];
                 pthread_mutex_unlock(&s->mu);
+                s->handed += (uint64_t)n;
                 return n;
         }
         pthread_mutex_unlock(&s->mu);
@@ -486,7 +491,7 @@ ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err)
 
 uint64_t ustream_bytes(struct ustream *s)
 {
-        return s->out;
+        return s->handed;
 }
 
 bool ustream_compressed(struct ustream *s)

@@ -44,8 +44,8 @@ int ustream_open_tee(int fd, const char *what, uint64_t max_bytes, int tee_fd, s
 /* Next block of uncompressed data (pointer valid until the next call):
  * returns its length, 0 at end of stream, or a negative errno. */
 ssize_t ustream_read(struct ustream *s, const void **buf, struct error *err);
-/* Total uncompressed bytes so far, and whether the input was compressed.
- * Exact once ustream_read() returned 0. */
+/* Uncompressed bytes handed out so far (all of them once ustream_read()
+ * returned 0), and whether the input was compressed. */
 uint64_t ustream_bytes(struct ustream *s);
 bool ustream_compressed(struct ustream *s);
 /* Name of the compression ("gzip", "zstd", "none"...). */
