@@ -10,7 +10,6 @@
 #include "core/util.h"
 #include "image/image.h"
 #include "image/manifest.h"
-#include "image/stream.h"
 
 static struct json_object *strv_json(char *const *v)
 {
@@ -221,39 +220,6 @@ int config_apply_change(struct json_object *cfg, const char *change, struct erro
         return 0;
 }
 
-static int copy_uncompressed(struct store *s, int fd, const char *source, char out[DIGEST_STR_MAX],
-                             struct error *err)
-{
-        _cleanup_(ustream_freep) struct ustream *in = NULL;
-        int r = ustream_open(fd, source, 0, &in, err);
-        if (r < 0)
-                return r;
-        struct blob_writer w;
-        if ((r = blob_writer_begin(s, &w, err)) < 0)
-                return r;
-        for (;;) {
-                const void *buf;
-                ssize_t n = ustream_read(in, &buf, err);
-                if (n < 0) {
-                        r = (int)n;
-                        break;
-                }
-                if (n == 0)
-                        break;
-                if ((r = blob_writer_write(&w, buf, (size_t)n, err)) < 0)
-                        break;
-        }
-        if (r < 0) {
-                blob_writer_abort(&w);
-                return r;
-        }
-        if (w.size == 0) {
-                blob_writer_abort(&w);
-                return error_msg(err, -EINVAL, "%s: empty input (want a tar archive)", source);
-        }
-        return blob_writer_commit(&w, NULL, -1, out, err);
-}
-
 static int import_locked(struct store *s, int fd, const struct import_opts *o,
                          char ret_id[DIGEST_STR_MAX], struct error *err)
 {
@@ -265,13 +231,10 @@ static int import_locked(struct store *s, int fd, const struct import_opts *o,
                 if (r < 0)
                         return r;
         }
+        /* One pass: unpack, and keep the uncompressed tar as the layer's blob. */
         char diff[DIGEST_STR_MAX];
-        int r = copy_uncompressed(s, fd, source, diff, err);
-        if (r < 0)
-                return error_wrap(err, r, "import '%s'", source);
-        char chain[DIGEST_STR_MAX];
         struct layer_stats st;
-        r = store_layer_ensure(s, NULL, diff, diff, chain, &st, err);
+        int r = store_layer_import(s, fd, source, diff, &st, err);
         if (r < 0)
                 return error_wrap(err, r, "import '%s'", source);
 

@@ -25,12 +25,19 @@
 struct dir_meta {
         char *path;
         mode_t mode;
+        bool superseded; /* a later entry of the same path wins */
         struct timespec times[2];
 };
 
 struct unpack {
         int rootfd;
         bool root;
+        /* New nodes already belong to (uid, gid) unless the layer root is setgid;
+         * entries owned by them need no chown. */
+        bool owner_known;
+        uid_t uid;
+        gid_t gid;
+        mode_t umask; /* 0777 when unknown: modes are then always set with chmod */
         const char *opaque_xattr;
         struct ustream *in;
         struct error *err;
@@ -234,6 +241,7 @@ static int remove_existing(struct unpack *u, int dfd, const char *base, const ch
 
 static int write_file(struct unpack *u, struct archive *a, int fd, const char *path, int64_t size)
 {
+        int64_t end = 0;
         for (;;) {
                 const void *buf;
                 size_t len;
@@ -258,9 +266,11 @@ static int write_file(struct unpack *u, struct archive *a, int fd, const char *p
                         len -= (size_t)n;
                         off += n;
                 }
+                if (off > end)
+                        end = off;
         }
-        /* Sparse entries end in a hole; give the file its full size. */
-        if (ftruncate(fd, size) < 0)
+        /* Sparse entries may end in a hole; give the file its full size. */
+        if (end != size && ftruncate(fd, size) < 0)
                 return fail_sys(u, -errno, path, "truncate");
         return 0;
 }
@@ -306,6 +316,7 @@ static int record_dir(struct unpack *u, const char *path, struct archive_entry *
         struct dir_meta *d = &u->dirs[u->ndirs++];
         d->path = xstrdup(path);
         d->mode = archive_entry_perm(e) & 07777;
+        d->superseded = false;
         d->times[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
         d->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
         if (!archive_entry_atime_is_set(e))
@@ -313,7 +324,8 @@ static int record_dir(struct unpack *u, const char *path, struct archive_entry *
         return 0;
 }
 
-/* A hardlink: its target must be an earlier entry of this layer, reached without symlinks. */
+/* A hardlink: its target must be an earlier entry of this layer, reached without symlinks.
+ * -EEXIST, with no message, when the name is taken. */
 static int do_hardlink(struct unpack *u, const char *raw, const char *hardlink, int dfd,
                        const char *base)
 {
@@ -332,22 +344,46 @@ static int do_hardlink(struct unpack *u, const char *raw, const char *hardlink, 
                 return fail(u, -EPERM, raw, "hardlink to directory '%s' refused", hardlink);
         char proc[32];
         if (linkat(AT_FDCWD, fd_proc_path(tfd, proc), dfd, base, AT_SYMLINK_FOLLOW) < 0)
-                return fail_sys(u, -errno, raw, "hardlink");
+                return errno == EEXIST ? -EEXIST : fail_sys(u, -errno, raw, "hardlink");
         return 0;
 }
 
-/* Creates the node itself; a regular file gets its data, and its fd in *ret_fd. */
+/* True when a node made now already has the entry's owner, so chown can go. */
+static bool owner_matches(struct unpack *u, struct archive_entry *e)
+{
+        return u->owner_known && (uid_t)archive_entry_uid(e) == u->uid &&
+               (gid_t)archive_entry_gid(e) == u->gid;
+}
+
+/* The mode a new regular file can be created with so that no chmod is needed
+ * afterwards, or 0600 (and *ret_chmod) when chmod must follow: after a chown
+ * (which clears setuid bits), for setuid/setgid/sticky bits (writing as a
+ * user without CAP_FSETID would clear them) and for bits the umask takes. */
+static mode_t create_mode(struct unpack *u, struct archive_entry *e, bool chown, bool *ret_chmod)
+{
+        mode_t perm = archive_entry_perm(e) & 07777;
+        *ret_chmod = chown || (perm & 07000) || (perm & u->umask);
+        return *ret_chmod ? 0600 : perm;
+}
+
+/* Creates the node itself; a regular file gets its data, and its fd in *ret_fd.
+ * Returns -EEXIST, with no message, when the name is taken (the caller
+ * removes what is there and tries again); *ret_dir_exists says the name is
+ * an existing directory a directory entry can just take over. */
 static int create_node(struct unpack *u, struct archive *a, struct archive_entry *e,
                        const char *raw, const char *path, int dfd, const char *base,
-                       bool dir_exists, int *ret_fd)
+                       bool *ret_dir_exists, bool *ret_chmod, int *ret_fd)
 {
         mode_t type = archive_entry_filetype(e);
         mode_t perm = archive_entry_perm(e) & 07777;
         int r;
         switch (type) {
         case AE_IFREG: {
+                mode_t mode = create_mode(u, e, u->root && !owner_matches(u, e), ret_chmod);
                 _cleanup_close_ int fd =
-                    openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                    openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+                if (fd < 0 && errno == EEXIST)
+                        return -EEXIST;
                 if (fd < 0)
                         return fail_sys(u, -errno, raw, "create file");
                 int64_t size = archive_entry_size(e);
@@ -359,15 +395,24 @@ static int create_node(struct unpack *u, struct archive *a, struct archive_entry
                 return 0;
         }
         case AE_IFDIR:
-                if (!dir_exists && mkdirat(dfd, base, 0700) < 0)
-                        return fail_sys(u, -errno, raw, "create directory");
+                if (mkdirat(dfd, base, 0700) < 0) {
+                        if (errno != EEXIST)
+                                return fail_sys(u, -errno, raw, "create directory");
+                        struct stat st;
+                        if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                                return fail_sys(u, -errno, raw, "stat");
+                        if (!S_ISDIR(st.st_mode))
+                                return -EEXIST;
+                        *ret_dir_exists = true;
+                }
                 return 0;
         case AE_IFLNK: {
                 const char *t = archive_entry_symlink(e);
                 if (!t || !*t)
                         return fail(u, -EINVAL, raw, "symlink with an empty target");
                 if (symlinkat(t, dfd, base) < 0)
-                        return fail_sys(u, -errno, raw, "create symlink");
+                        return errno == EEXIST ? -EEXIST
+                                               : fail_sys(u, -errno, raw, "create symlink");
                 return 0;
         }
         case AE_IFCHR:
@@ -377,9 +422,13 @@ static int create_node(struct unpack *u, struct archive *a, struct archive_entry
                                     "device node refused: only root may unpack device nodes");
                 r = sys_mknod_at(dfd, base, path, type | perm,
                                  makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e)));
+                if (r == -EEXIST)
+                        return r;
                 return r < 0 ? fail_sys(u, r, raw, "create device node") : 0;
         case AE_IFIFO:
                 r = sys_mknod_at(dfd, base, path, S_IFIFO | perm, 0);
+                if (r == -EEXIST)
+                        return r;
                 return r < 0 ? fail_sys(u, r, raw, "create fifo") : 0;
         default:
                 return fail(u, -EINVAL, raw, "unsupported entry type 0%o", (unsigned)type);
@@ -387,20 +436,26 @@ static int create_node(struct unpack *u, struct archive *a, struct archive_entry
 }
 
 /* Owner first (chown clears setuid bits and file capabilities), then mode, xattrs, times.
- * Directories get mode and times at the end (finish_dirs). */
+ * Directories get mode and times at the end (finish_dirs). A regular file
+ * created with its final mode and owner (create_mode) skips chown and chmod. */
 static int apply_meta(struct unpack *u, struct archive_entry *e, const char *raw, const char *path,
-                      int dfd, const char *base, int fd)
+                      int dfd, const char *base, int fd, bool need_chmod)
 {
         mode_t type = archive_entry_filetype(e);
         mode_t perm = archive_entry_perm(e) & 07777;
-        if (u->root && fchownat(dfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
-                                AT_SYMLINK_NOFOLLOW) < 0)
-                return fail_sys(u, -errno, raw, "chown");
+        if (u->root && !owner_matches(u, e)) {
+                uid_t uid = (uid_t)archive_entry_uid(e);
+                gid_t gid = (gid_t)archive_entry_gid(e);
+                int r = fd >= 0 ? fchown(fd, uid, gid)
+                                : fchownat(dfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+                if (r < 0)
+                        return fail_sys(u, -errno, raw, "chown");
+        }
         if (type == AE_IFDIR) {
                 record_dir(u, path, e);
                 return set_xattrs(u, e, raw, -1, dfd, base, type);
         }
-        if (type != AE_IFLNK) {
+        if (type != AE_IFLNK && (fd < 0 || need_chmod)) {
                 int r = fd >= 0 ? fchmod(fd, perm) : fchmodat(dfd, base, perm, AT_SYMLINK_NOFOLLOW);
                 if (r < 0)
                         return fail_sys(u, -errno, raw, "chmod");
@@ -414,7 +469,8 @@ static int apply_meta(struct unpack *u, struct archive_entry *e, const char *raw
         };
         if (archive_entry_atime_is_set(e))
                 ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
-        if (utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        r = fd >= 0 ? futimens(fd, ts) : utimensat(dfd, base, ts, AT_SYMLINK_NOFOLLOW);
+        if (r < 0)
                 return fail_sys(u, -errno, raw, "set times");
         return 0;
 }
@@ -436,7 +492,8 @@ static int do_entry(struct unpack *u, struct archive *a, struct archive_entry *e
         if (!*path) {
                 if (type != AE_IFDIR)
                         return fail(u, -EINVAL, raw, "the layer root must be a directory");
-                if (u->root && fchown(u->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
+                if (u->root && !owner_matches(u, e) &&
+                    fchown(u->rootfd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
                         return fail_sys(u, -errno, raw, "chown");
                 return record_dir(u, "", e);
         }
@@ -451,24 +508,58 @@ static int do_entry(struct unpack *u, struct archive *a, struct archive_entry *e
         r = open_dir(u, dir, &dfd);
         if (r < 0)
                 return fail_sys(u, r, raw, "open parent directory");
-        r = remove_existing(u, dfd, base, raw, type == AE_IFDIR && !hardlink);
-        if (r < 0)
-                return r;
-        bool dir_exists = r == 1;
-        if (hardlink)
-                return do_hardlink(u, raw, hardlink, dfd, base);
+        /* Create first; only a taken name (a later entry replacing an earlier
+         * one, rare) costs a look at what is there and its removal. */
         _cleanup_close_ int fd = -EBADF;
-        r = create_node(u, a, e, raw, path, dfd, base, dir_exists, &fd);
-        if (r < 0)
+        bool dir_exists = false, need_chmod = false;
+        for (int attempt = 0;; attempt++) {
+                if (hardlink)
+                        r = do_hardlink(u, raw, hardlink, dfd, base);
+                else
+                        r = create_node(u, a, e, raw, path, dfd, base, &dir_exists, &need_chmod,
+                                        &fd);
+                if (r != -EEXIST)
+                        break;
+                if (attempt)
+                        return fail_sys(u, r, raw, "create");
+                r = remove_existing(u, dfd, base, raw, false);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0 || hardlink)
                 return r;
-        return apply_meta(u, e, raw, path, dfd, base, fd);
+        return apply_meta(u, e, raw, path, dfd, base, fd, need_chmod);
 }
 
 /* Directory modes and times last: creating children would change them. */
+static int cmp_dir_index(const void *a, const void *b, void *arg)
+{
+        const struct dir_meta *dirs = arg;
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+        int c = strcmp(dirs[x].path, dirs[y].path);
+        return c ? c : (x < y ? -1 : x > y);
+}
+
+/* A directory named twice (or replaced and made again) takes the mode and
+ * times of its last entry, as with tar. */
+static void mark_superseded(struct unpack *u)
+{
+        _cleanup_free_ size_t *idx = xmalloc((u->ndirs + 1) * sizeof(*idx));
+        for (size_t i = 0; i < u->ndirs; i++)
+                idx[i] = i;
+        qsort_r(idx, u->ndirs, sizeof(*idx), cmp_dir_index, u->dirs);
+        for (size_t i = 0; i + 1 < u->ndirs; i++)
+                if (strcmp(u->dirs[idx[i]].path, u->dirs[idx[i + 1]].path) == 0)
+                        u->dirs[idx[i]].superseded = true;
+}
+
 static int finish_dirs(struct unpack *u)
 {
+        mark_superseded(u);
         for (size_t i = u->ndirs; i-- > 0;) {
                 struct dir_meta *d = &u->dirs[i];
+                if (d->superseded)
+                        continue;
                 _cleanup_close_ int fd = -EBADF;
                 if (!*d->path) {
                         fd = fcntl(u->rootfd, F_DUPFD_CLOEXEC, 3);
@@ -489,12 +580,30 @@ static int finish_dirs(struct unpack *u)
         return 0;
 }
 
+/* The umask, read without changing it (umask(2) can only set it, and the
+ * helper thread of the stream runs meanwhile); 0777 when unknown. */
+static mode_t current_umask(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        unsigned m;
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "Umask: %o", &m) == 1)
+                        return (mode_t)m & 0777;
+        return 0777;
+}
+
 static void unpack_free(struct unpack *u)
 {
         for (size_t i = 0; i < u->ndirs; i++)
                 free(u->dirs[i].path);
         free(u->dirs);
         drop_cache(u);
+}
+
+static int empty_input(struct error *err, const char *what)
+{
+        return error_msg(err, -EINVAL, "%s: empty input (want a tar archive)", what);
 }
 
 int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct layer_stats *ret,
@@ -504,11 +613,18 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         struct unpack u = {
             .rootfd = destfd,
             .root = geteuid() == 0,
+            .uid = geteuid(),
+            .gid = getegid(),
+            .umask = current_umask(),
             .err = err,
             .cached_fd = -1,
         };
+        /* In a setgid root new nodes take its group, not ours. */
+        struct stat rst;
+        u.owner_known = fstat(destfd, &rst) == 0 && !(rst.st_mode & S_ISGID);
         u.opaque_xattr = u.root ? "trusted.overlay.opaque" : "user.overlay.opaque";
-        int r = ustream_open(fd, what, o ? o->max_bytes : 0, &u.in, err);
+        int r = ustream_open_tee(fd, what, o ? o->max_bytes : 0, o && o->tee ? o->tee_fd : -1,
+                                 &u.in, err);
         if (r < 0)
                 return r;
         struct archive *a = archive_read_new();
@@ -516,8 +632,10 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         /* A gnutar "sparse" entry or pax headers beyond 1 MiB are libarchive's own limits. */
         if (archive_read_open(a, &u, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
                 r = u.read_error ? u.read_error
-                                 : error_msg(err, -EINVAL, "%s: not a tar archive: %s", what,
-                                             archive_error_string(a));
+                    : ustream_bytes(u.in) == 0
+                        ? empty_input(err, what)
+                        : error_msg(err, -EINVAL, "%s: not a tar archive: %s", what,
+                                    archive_error_string(a));
                 goto out;
         }
         for (;;) {
@@ -527,16 +645,20 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
                         break;
                 if (ar < ARCHIVE_WARN) {
                         r = u.read_error ? u.read_error
-                                         : error_msg(err, -EINVAL,
-                                                     "%s: bad tar header after %llu "
-                                                     "entries: %s",
-                                                     what, (unsigned long long)u.st.entries,
-                                                     archive_error_string(a));
+                            : ustream_bytes(u.in) == 0
+                                ? empty_input(err, what)
+                                : error_msg(err, -EINVAL,
+                                            "%s: bad tar header after %llu "
+                                            "entries: %s",
+                                            what, (unsigned long long)u.st.entries,
+                                            archive_error_string(a));
                         goto out;
                 }
                 r = do_entry(&u, a, e);
                 if (r < 0) {
-                        error_wrap(err, r, "%s", what);
+                        /* A stream error already names the layer. */
+                        if (!u.read_error)
+                                error_wrap(err, r, "%s", what);
                         goto out;
                 }
         }
@@ -565,10 +687,24 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
         }
         ustream_digest(u.in, u.st.diff_id);
         u.st.tar_size = ustream_bytes(u.in);
+        if (u.st.tar_size == 0) {
+                r = empty_input(err, what);
+                goto out;
+        }
         if (o && o->expect_diff_id && strcmp(o->expect_diff_id, u.st.diff_id) != 0) {
                 r = error_msg(err, -EBADMSG, "%s: diffID mismatch: expected %s, got %s", what,
                               o->expect_diff_id, u.st.diff_id);
                 goto out;
+        }
+        if (o && o->expect_blob) {
+                char blob[DIGEST_STR_MAX];
+                ustream_input_digest(u.in, blob);
+                if (strcmp(o->expect_blob, blob) != 0) {
+                        r = error_msg(err, -EBADMSG,
+                                      "%s: blob digest mismatch: expected %s, got %s", what,
+                                      o->expect_blob, blob);
+                        goto out;
+                }
         }
         *ret = u.st;
         r = 0;

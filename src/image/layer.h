@@ -4,8 +4,9 @@
  * its entries into an empty directory, turning OCI whiteouts into overlayfs
  * ones: ".wh.NAME" becomes a 0:0 character device NAME, ".wh..wh..opq"
  * sets trusted.overlay.opaque=y (user.overlay.opaque when not root) on its
- * directory. The diffID (sha256 of the uncompressed tar) is computed while
- * streaming and checked against the expected one.
+ * directory. The diffID (sha256 of the uncompressed tar) and the digest of
+ * the input as read (the blob, compressed or not) are computed while
+ * streaming and checked against the expected ones.
  *
  * Every entry is placed relative to the layer directory fd with an fd-based
  * walk that refuses "..", symlinks on the way and hardlinks to anything
@@ -14,6 +15,7 @@
  * removes the partial directory (the store does).
  */
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/digest.h"
@@ -21,8 +23,11 @@
 
 struct layer_unpack_opts {
         const char *expect_diff_id; /* NULL: not checked */
+        const char *expect_blob;    /* digest of the input bytes; NULL: not checked */
         uint64_t max_bytes;         /* limit on the uncompressed tar, 0 = none */
         const char *what;           /* names the layer in errors */
+        bool tee;                   /* also write the uncompressed tar to tee_fd */
+        int tee_fd;
 };
 
 struct layer_stats {

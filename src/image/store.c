@@ -139,6 +139,20 @@ void blob_writer_abort(struct blob_writer *w)
         digester_free(&w->d);
 }
 
+/* Gives the O_TMPFILE fd its name; an existing blob of that digest is the same. */
+static int link_blob(struct store *s, int fd, const char *digest, struct error *err)
+{
+        char proc[32];
+        if (linkat(AT_FDCWD, fd_proc_path(fd, proc), s->blobsfd, digest_hex(digest),
+                   AT_SYMLINK_FOLLOW) < 0) {
+                if (errno != EEXIST)
+                        return error_sys(err, -errno, "store blob %s", digest);
+        } else {
+                s->created_blobs = strv_push(s->created_blobs, xstrdup(digest));
+        }
+        return 0;
+}
+
 int blob_writer_commit(struct blob_writer *w, const char *expect, int64_t expect_size,
                        char out[DIGEST_STR_MAX], struct error *err)
 {
@@ -152,17 +166,21 @@ int blob_writer_commit(struct blob_writer *w, const char *expect, int64_t expect
         if (expect && strcmp(expect, got) != 0)
                 return error_msg(err, -EBADMSG, "blob digest mismatch: expected %s, got %s", expect,
                                  got);
-        char proc[32];
-        if (linkat(AT_FDCWD, fd_proc_path(fd, proc), w->s->blobsfd, digest_hex(got),
-                   AT_SYMLINK_FOLLOW) < 0) {
-                if (errno != EEXIST)
-                        return error_sys(err, -errno, "store blob %s", got);
-        } else {
-                w->s->created_blobs = strv_push(w->s->created_blobs, xstrdup(got));
-        }
+        int r = link_blob(w->s, fd, got, err);
+        if (r < 0)
+                return r;
         if (out)
                 memcpy(out, got, DIGEST_STR_MAX);
         return 0;
+}
+
+int blob_writer_commit_known(struct blob_writer *w, const char *digest, struct error *err)
+{
+        digester_free(&w->d);
+        _cleanup_close_ int fd = TAKE_FD(w->fd);
+        if (!digest_valid(digest))
+                return error_msg(err, -EINVAL, "invalid blob digest '%s'", digest);
+        return link_blob(w->s, fd, digest, err);
 }
 
 int blob_put(struct store *s, const void *buf, size_t len, char out[DIGEST_STR_MAX],
@@ -299,30 +317,47 @@ static int read_layer_info(struct store *s, const char *hex, struct layer_stats 
         return 0;
 }
 
-static int unpack_into(struct store *s, const char *tmp, int blobfd, const char *blob,
-                       const char *parent_chain, const char *diff_id, struct layer_stats *st,
-                       struct error *err)
+/* Unpacks fd into tmp/diff and writes tmp/info.json. */
+static int unpack_into(struct store *s, const char *tmp, int fd, const struct layer_unpack_opts *o,
+                       const char *parent_chain, struct layer_stats *st, struct error *err)
 {
         _cleanup_close_ int tfd = openat(s->tmpfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         _cleanup_close_ int dfd = -EBADF;
         if (tfd < 0 || mkdirat(tfd, "diff", 0755) < 0 ||
             (dfd = openat(tfd, "diff", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return error_sys(err, -errno, "create temporary layer dir");
-        char what[128];
-        snprintf(what, sizeof(what), "layer %s", blob);
-        struct layer_unpack_opts o = {.expect_diff_id = diff_id, .what = what};
-        int r = layer_unpack(blobfd, dfd, &o, st, err);
+        int r = layer_unpack(fd, dfd, o, st, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *info =
             xasprintf("{\"diff_id\":\"%s\",\"size\":%llu,\"tar_size\":%llu,\"parent\":%s%s%s}\n",
-                      diff_id, (unsigned long long)st->size, (unsigned long long)st->tar_size,
+                      st->diff_id, (unsigned long long)st->size, (unsigned long long)st->tar_size,
                       parent_chain ? "\"" : "", parent_chain ? parent_chain : "null",
                       parent_chain ? "\"" : "");
         r = write_file_atomic(tfd, "info.json", info, strlen(info), 0644);
         if (r < 0)
                 return error_sys(err, r, "write layer info");
         return 0;
+}
+
+static int discard_tmp(struct store *s, const char *tmp, int r)
+{
+        rm_rf_at(s->tmpfd, tmp);
+        return r;
+}
+
+/* Moves an unpacked tmp layer to its chain ID's place. */
+static int place_layer(struct store *s, const char *tmp, const char *chain, struct error *err)
+{
+        if (renameat(s->tmpfd, tmp, s->layersfd, digest_hex(chain)) == 0) {
+                s->created_layers = strv_push(s->created_layers, xstrdup(chain));
+                return 0;
+        }
+        /* EEXIST: another husk unpacked the same layer meanwhile (or an import
+         * of the same tar did before); use that one. */
+        if (errno == EEXIST || errno == ENOTEMPTY)
+                return discard_tmp(s, tmp, 0);
+        return discard_tmp(s, tmp, error_sys(err, -errno, "move layer %s into place", chain));
 }
 
 int store_layer_ensure(struct store *s, const char *parent_chain, const char *blob,
@@ -346,16 +381,39 @@ int store_layer_ensure(struct store *s, const char *parent_chain, const char *bl
         r = mkdtemp_at(s->tmpfd, "layer", tmp, sizeof(tmp));
         if (r < 0)
                 return error_sys(err, r, "create temporary layer dir in '%s/image/tmp'", s->root);
-        r = unpack_into(s, tmp, blobfd, blob, parent_chain, diff_id, st, err);
-        if (r == 0 && renameat(s->tmpfd, tmp, s->layersfd, hex) == 0) {
-                s->created_layers = strv_push(s->created_layers, xstrdup(chain));
-                return 0;
+        char what[128];
+        snprintf(what, sizeof(what), "layer %s", blob);
+        struct layer_unpack_opts o = {.expect_diff_id = diff_id, .expect_blob = blob, .what = what};
+        r = unpack_into(s, tmp, blobfd, &o, parent_chain, st, err);
+        return r < 0 ? discard_tmp(s, tmp, r) : place_layer(s, tmp, chain, err);
+}
+
+int store_layer_import(struct store *s, int fd, const char *what, char ret_diff[DIGEST_STR_MAX],
+                       struct layer_stats *st, struct error *err)
+{
+        struct blob_writer w;
+        int r = blob_writer_begin(s, &w, err);
+        if (r < 0)
+                return r;
+        char tmp[64];
+        r = mkdtemp_at(s->tmpfd, "layer", tmp, sizeof(tmp));
+        if (r < 0) {
+                blob_writer_abort(&w);
+                return error_sys(err, r, "create temporary layer dir in '%s/image/tmp'", s->root);
         }
-        if (r == 0 && errno != EEXIST && errno != ENOTEMPTY)
-                r = error_sys(err, -errno, "move layer %s into place", chain);
-        /* EEXIST: another husk unpacked the same layer meanwhile; use theirs. */
-        rm_rf_at(s->tmpfd, tmp);
-        return r;
+        /* The stream writes the uncompressed tar to the blob as it goes and
+         * its digest is the diffID: the blob needs no hashing of its own. */
+        struct layer_unpack_opts o = {.what = what, .tee = true, .tee_fd = w.fd};
+        r = unpack_into(s, tmp, fd, &o, NULL, st, err);
+        if (r < 0) {
+                blob_writer_abort(&w);
+                return discard_tmp(s, tmp, r);
+        }
+        r = blob_writer_commit_known(&w, st->diff_id, err);
+        if (r < 0)
+                return discard_tmp(s, tmp, r);
+        memcpy(ret_diff, st->diff_id, DIGEST_STR_MAX);
+        return place_layer(s, tmp, st->diff_id, err);
 }
 
 /* ---- cleanup and gc ---- */

@@ -61,6 +61,9 @@ int blob_writer_write(struct blob_writer *w, const void *buf, size_t len, struct
 int blob_writer_commit(struct blob_writer *w, const char *expect, int64_t expect_size,
                        char out[DIGEST_STR_MAX], struct error *err);
 void blob_writer_abort(struct blob_writer *w);
+/* Links the blob in under digest, which the caller computed over exactly the
+ * bytes it wrote to w->fd itself (not through blob_writer_write). Ends the writer. */
+int blob_writer_commit_known(struct blob_writer *w, const char *digest, struct error *err);
 
 int blob_put(struct store *s, const void *buf, size_t len, char out[DIGEST_STR_MAX],
              struct error *err);
@@ -79,6 +82,12 @@ int blob_read(struct store *s, const char *digest, size_t max, char **ret, size_
 int store_layer_ensure(struct store *s, const char *parent_chain, const char *blob,
                        const char *diff_id, char ret_chain[DIGEST_STR_MAX], struct layer_stats *st,
                        struct error *err);
+/* An import: unpacks the layer stream on fd (plain or compressed) as a
+ * first layer and keeps its uncompressed tar as a blob, both in one pass
+ * over the data. ret_diff gets its diffID, which is also the blob's digest
+ * and the layer's chain ID; what names the input in errors. */
+int store_layer_import(struct store *s, int fd, const char *what, char ret_diff[DIGEST_STR_MAX],
+                       struct layer_stats *st, struct error *err);
 /* "ROOT/image/layers/HEX/diff" */
 char *store_layer_dir(struct store *s, const char *chain_id);
 int store_layer_open(struct store *s, const char *chain_id, int *ret_fd, struct error *err);

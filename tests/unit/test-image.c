@@ -214,7 +214,9 @@ struct ent {
         int mode;
 };
 
-static char *make_tar(const char *dir, const struct ent *e, size_t n, bool gzip)
+/* uids (may be NULL: all 0) gives each entry's uid, also used as its gid. */
+static char *make_tar_owned(const char *dir, const struct ent *e, const int *uids, size_t n,
+                            bool gzip)
 {
         char *path = xasprintf("%s/layer-%d.tar", dir, rand());
         struct archive *a = archive_write_new();
@@ -226,8 +228,8 @@ static char *make_tar(const char *dir, const struct ent *e, size_t n, bool gzip)
                 struct archive_entry *x = archive_entry_new();
                 archive_entry_set_pathname(x, e[i].name);
                 archive_entry_set_mtime(x, 1000000000, 0);
-                archive_entry_set_uid(x, 0);
-                archive_entry_set_gid(x, 0);
+                archive_entry_set_uid(x, uids ? uids[i] : 0);
+                archive_entry_set_gid(x, uids ? uids[i] : 0);
                 int mode = e[i].mode ? e[i].mode : 0644;
                 switch (e[i].type) {
                 case 'f':
@@ -250,6 +252,9 @@ static char *make_tar(const char *dir, const struct ent *e, size_t n, bool gzip)
                         archive_entry_set_filetype(x, AE_IFCHR);
                         archive_entry_set_rdev(x, makedev(1, 3));
                         break;
+                case 'p':
+                        archive_entry_set_filetype(x, AE_IFIFO);
+                        break;
                 }
                 archive_entry_set_perm(x, (mode_t)mode);
                 archive_write_header(a, x);
@@ -260,6 +265,11 @@ static char *make_tar(const char *dir, const struct ent *e, size_t n, bool gzip)
         archive_write_close(a);
         archive_write_free(a);
         return path;
+}
+
+static char *make_tar(const char *dir, const struct ent *e, size_t n, bool gzip)
+{
+        return make_tar_owned(dir, e, NULL, n, gzip);
 }
 
 static int unpack(const char *tar, const char *dest, struct layer_stats *st, struct error *err)
@@ -333,6 +343,102 @@ TEST(layer_unpack_tree_and_whiteouts)
         CHECK(lstat(p, &sb) == 0 && S_ISREG(sb.st_mode));
         snprintf(p, sizeof(p), "%s/t/u/v", dest);
         CHECK(lstat(p, &sb) < 0);
+        free(tar);
+        free(dest);
+        rmtree(dir);
+        free(dir);
+}
+
+static bool has_mode(const char *dest, const char *name, mode_t type, mode_t perm, int uid)
+{
+        char p[512];
+        struct stat sb;
+        snprintf(p, sizeof(p), "%s/%s", dest, name);
+        bool ok = lstat(p, &sb) == 0 && (sb.st_mode & S_IFMT) == type &&
+                  (type == S_IFLNK || (sb.st_mode & 07777) == perm) &&
+                  (uid < 0 || (sb.st_uid == (uid_t)uid && sb.st_gid == (gid_t)uid)) &&
+                  sb.st_mtime == 1000000000;
+        if (!ok)
+                printf("  %s: mode 0%o uid %d mtime %lld (want 0%o 0%o uid %d)\n", name,
+                       (unsigned)sb.st_mode, (int)sb.st_uid, (long long)sb.st_mtime, (unsigned)type,
+                       (unsigned)perm, uid);
+        return ok;
+}
+
+/* Later entries replace earlier ones of any type (create first, remove on a
+ * clash), and modes and owners come out right whether or not chown/chmod ran. */
+TEST(layer_unpack_replaces_and_sets_modes)
+{
+        char *dir = tmpdir();
+        char *outside = xasprintf("%s/outside", dir);
+        mkdir(outside, 0755);
+        bool root = geteuid() == 0;
+        const struct ent e[] = {
+            {'l', "r1", "/etc/passwd", 0777}, {'f', "r1", "file over symlink", 0644},
+            {'f', "r2", "x", 0644},           {'l', "r2", "target", 0777},
+            {'d', "r3/", NULL, 0755},         {'f', "r3/child", "c", 0644},
+            {'f', "src", "linked", 0640},     {'h', "r3", "src", 0},
+            {'f', "r4", "x", 0644},           {'d', "r4/", NULL, 0711},
+            {'p', "r5", NULL, 0600},          {'f', "r5", "file over fifo", 0604},
+            {'d', "k/", NULL, 0700},          {'f', "k/kept", "k", 0644},
+            {'d', "k/", NULL, 0751},          {'f', "m666", "x", 0666},
+            {'f', "m444", "x", 0444},         {'f', "m1755", "x", 01755},
+            {'f', "m2755", "x", 02755},       {'f', "u1000", "x", 0644},
+            {'f', "su1000", "x", 04755},      {'d', "d1000/", NULL, 0750},
+            {'l', "l1000", "x", 0777},
+        };
+        const int uids[] = {0, 0, 0, 0, 0, 0, 0, 0,    0,    0,    0,   0,
+                            0, 0, 0, 0, 0, 0, 0, 1000, 1000, 1000, 1000};
+        char *tar = make_tar_owned(dir, e, uids, ARRAY_SIZE(e), true);
+        char *dest = xasprintf("%s/out", dir);
+        /* A symlink out of the layer, made beforehand where an entry lands. */
+        mkdir(dest, 0755);
+        char *esc = xasprintf("%s/r1", dest);
+        CHECK(symlink(outside, esc) == 0);
+        struct layer_stats st = {0};
+        struct error err = {0};
+        /* A umask that takes bits the entries want. */
+        mode_t old = umask(027);
+        CHECK(unpack(tar, dest, &st, &err) == 0);
+        umask(old);
+        if (err.msg[0])
+                printf("  %s\n", err.msg);
+        int u0 = root ? 0 : -1, u1000 = root ? 1000 : -1;
+        CHECK(has_mode(dest, "r1", S_IFREG, 0644, u0));
+        CHECK(has_mode(dest, "r2", S_IFLNK, 0, u0));
+        CHECK(has_mode(dest, "r3", S_IFREG, 0640, u0));
+        CHECK(has_mode(dest, "src", S_IFREG, 0640, u0));
+        CHECK(has_mode(dest, "r4", S_IFDIR, 0711, u0));
+        CHECK(has_mode(dest, "r5", S_IFREG, 0604, u0));
+        CHECK(has_mode(dest, "k", S_IFDIR, 0751, u0));
+        CHECK(has_mode(dest, "k/kept", S_IFREG, 0644, u0));
+        CHECK(has_mode(dest, "m666", S_IFREG, 0666, u0));
+        CHECK(has_mode(dest, "m444", S_IFREG, 0444, u0));
+        CHECK(has_mode(dest, "m1755", S_IFREG, 01755, u0));
+        CHECK(has_mode(dest, "m2755", S_IFREG, 02755, u0));
+        CHECK(has_mode(dest, "u1000", S_IFREG, 0644, u1000));
+        if (root) {
+                CHECK(has_mode(dest, "su1000", S_IFREG, 04755, 1000));
+                CHECK(has_mode(dest, "d1000", S_IFDIR, 0750, 1000));
+                CHECK(has_mode(dest, "l1000", S_IFLNK, 0, 1000));
+        }
+        char p[512];
+        struct stat sb;
+        snprintf(p, sizeof(p), "%s/r3/child", dest);
+        CHECK(lstat(p, &sb) < 0);
+        snprintf(p, sizeof(p), "%s/src", dest);
+        CHECK(lstat(p, &sb) == 0 && sb.st_nlink == 2);
+        char *text = NULL;
+        snprintf(p, sizeof(p), "%s/r1", dest);
+        CHECK(read_file_at(AT_FDCWD, p, 0, &text, NULL) == 0);
+        CHECK_STR(text, "file over symlink");
+        free(text);
+        /* Nothing went through the symlink. */
+        snprintf(p, sizeof(p), "%s/r1", outside);
+        CHECK(lstat(p, &sb) < 0);
+        CHECK(rmdir(outside) == 0);
+        free(esc);
+        free(outside);
         free(tar);
         free(dest);
         rmtree(dir);
