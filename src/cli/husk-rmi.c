@@ -6,6 +6,7 @@
 
 #include "cli/format.h"
 #include "cli/husk.h"
+#include "engine/ctr-store.h"
 #include "core/util.h"
 #include "image/image.h"
 #include "image/ref.h"
@@ -37,6 +38,25 @@ static int rmi_one(struct store *s, const char *what, bool force, struct error *
                 if (r < 0)
                         return r;
                 print_untagged(name);
+                return 0;
+        }
+        int users = 0;
+        r = ctr_count_by_image(s->db, img.id, &users, err);
+        if (r < 0)
+                return r;
+        if (users > 0 && !force)
+                return error_msg(err, -EBUSY,
+                                 "conflict: unable to remove image %s (must force) - %d "
+                                 "container%s use%s it: remove %s first",
+                                 name ? name : what, users, users > 1 ? "s" : "",
+                                 users > 1 ? "" : "s", users > 1 ? "them" : "it");
+        if (users > 0) {
+                /* As docker: forced, the names go and the image stays for its containers. */
+                for (char **n = img.names; n && *n; n++) {
+                        if ((r = image_untag(s, *n, err)) < 0)
+                                return r;
+                        print_untagged(*n);
+                }
                 return 0;
         }
         if (!name && nnames > 1 && !force)
@@ -180,7 +200,12 @@ int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv)
         int status = 0;
         bool header = false;
         for (size_t i = 0; i < n; i++) {
-                if (!all && imgs[i].names)
+                int users = 0;
+                if (ctr_count_by_image(s->db, imgs[i].id, &users, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (users > 0 || (!all && imgs[i].names))
                         continue;
                 if (image_delete(s, imgs[i].id, &err) < 0) {
                         status = husk_fail(ctx, &err);

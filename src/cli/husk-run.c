@@ -1,0 +1,397 @@
+/* husk run, create, start, attach: options in, one engine call, the attach stream out. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli/husk.h"
+#include "core/util.h"
+#include "engine/attach.h"
+#include "engine/ctr-config.h"
+#include "engine/engine.h"
+
+static const char create_help[] =
+    "Options:\n"
+    "  -d, --detach              run in the background and print the id (run)\n"
+    "  -i, --interactive         keep stdin open and forward it\n"
+    "      --rm                  remove the container when it exits\n"
+    "      --name NAME           name the container (default: a random one)\n"
+    "  -e, --env K=V             set an environment variable (K alone: from here)\n"
+    "  -w, --workdir DIR         working directory inside the container\n"
+    "  -u, --user USER[:GROUP]   user (name or uid) and group to run as\n"
+    "      --entrypoint CMD      override the image's entrypoint (\"\" clears it)\n"
+    "  -h, --hostname NAME       hostname (default: the short id)\n"
+    "  -v, --volume HOST:CTR[:ro] bind a host path into the container\n"
+    "  -m, --memory BYTES        memory limit (512m, 1g ...)\n"
+    "      --pids-limit N        at most N processes\n"
+    "      --cpus N              CPU quota in cpus (1.5)\n"
+    "  -l, --label K=V           set a label\n"
+    "      --stop-signal SIG     signal for stop (default: the image's, or SIGTERM)\n"
+    "      --network none        the only network for now: loopback only\n";
+
+/* Parses create/run options; returns argv index of IMAGE, or a negative exit status. */
+static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
+                        struct ctr_create_opts *o, bool *detach, char ***owned)
+{
+        static const struct option opts[] = {
+            {"detach", no_argument, NULL, 'd'},
+            {"interactive", no_argument, NULL, 'i'},
+            {"tty", no_argument, NULL, 't'},
+            {"rm", no_argument, NULL, 'R'},
+            {"name", required_argument, NULL, 'N'},
+            {"env", required_argument, NULL, 'e'},
+            {"workdir", required_argument, NULL, 'w'},
+            {"user", required_argument, NULL, 'u'},
+            {"entrypoint", required_argument, NULL, 'E'},
+            {"hostname", required_argument, NULL, 'h'},
+            {"volume", required_argument, NULL, 'v'},
+            {"memory", required_argument, NULL, 'm'},
+            {"pids-limit", required_argument, NULL, 'P'},
+            {"cpus", required_argument, NULL, 'C'},
+            {"label", required_argument, NULL, 'l'},
+            {"stop-signal", required_argument, NULL, 'S'},
+            {"network", required_argument, NULL, 'n'},
+            {"net", required_argument, NULL, 'n'},
+            {"help", no_argument, NULL, 'H'},
+            {},
+        };
+        /* owned[0]: env, [1]: volumes, [2]: labels, [3]: entrypoint */
+        int c;
+        while ((c = getopt_long(argc, argv, "+ditN:e:w:u:h:v:m:l:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'd':
+                        if (!run)
+                                return -husk_usage_error(ctx, "unknown option '-d'");
+                        *detach = true;
+                        break;
+                case 'i':
+                        o->interactive = true;
+                        break;
+                case 't':
+                        return -husk_usage_error(ctx,
+                                                 "-t/--tty: terminals are not supported yet; run "
+                                                 "without -t (stdin works with -i)");
+                case 'R':
+                        o->auto_remove = true;
+                        break;
+                case 'N':
+                        o->name = optarg;
+                        break;
+                case 'e':
+                        owned[0] = strv_push(owned[0], xstrdup(optarg));
+                        break;
+                case 'w':
+                        o->workdir = optarg;
+                        break;
+                case 'u':
+                        o->user = optarg;
+                        break;
+                case 'E':
+                        strv_free(owned[3]);
+                        owned[3] = strv_push(NULL, xstrdup(optarg));
+                        o->has_entrypoint = true;
+                        break;
+                case 'h':
+                        o->hostname = optarg;
+                        break;
+                case 'v':
+                        owned[1] = strv_push(owned[1], xstrdup(optarg));
+                        break;
+                case 'm':
+                        if (ctr_parse_bytes(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
+                                return -husk_usage_error(
+                                    ctx, "--memory '%s': want a size of at least 6m (512m, 1g)",
+                                    optarg);
+                        break;
+                case 'P': {
+                        int64_t n;
+                        if (parse_i64(optarg, &n) < 0 || n == 0 || n < -1)
+                                return -husk_usage_error(
+                                    ctx, "--pids-limit '%s': want a positive number or -1", optarg);
+                        o->pids_limit = n > 0 ? n : 0;
+                        break;
+                }
+                case 'C':
+                        if (ctr_parse_cpus(optarg, &o->nano_cpus) < 0)
+                                return -husk_usage_error(ctx, "--cpus '%s': want a number > 0",
+                                                         optarg);
+                        break;
+                case 'l':
+                        owned[2] = strv_push(owned[2], xstrdup(optarg));
+                        break;
+                case 'S':
+                        if (engine_parse_signal(optarg) < 0)
+                                return -husk_usage_error(ctx, "--stop-signal '%s': unknown signal",
+                                                         optarg);
+                        o->stop_signal = optarg;
+                        break;
+                case 'n':
+                        if (strcmp(optarg, "none") != 0)
+                                return -husk_usage_error(
+                                    ctx,
+                                    "--network '%s': only 'none' (loopback only) is supported "
+                                    "yet",
+                                    optarg);
+                        break;
+                case 'H':
+                        printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
+                               run ? "run" : "create",
+                               run ? "Create and start a container." : "Create a container.",
+                               create_help);
+                        return -0x1000;
+                default:
+                        return -husk_bad_option(ctx);
+                }
+        }
+        if (optind >= argc)
+                return -husk_usage_error(ctx, "want an IMAGE");
+        o->image = argv[optind];
+        o->cmd = argv + optind + 1;
+        o->env = owned[0];
+        o->volumes = owned[1];
+        o->labels = owned[2];
+        o->entrypoint = owned[3];
+        return optind;
+}
+
+static void free_owned(char ***owned)
+{
+        for (int i = 0; i < 4; i++)
+                strv_free(owned[i]);
+}
+
+/* Exit status for a start that failed, as docker: 126 cannot execute, 127 not found. */
+static int start_failure_status(const struct error *err)
+{
+        if (strstr(err->msg, "executable") || strstr(err->msg, "exec")) {
+                if (err->code == -ENOENT)
+                        return 127;
+                if (err->code == -EACCES)
+                        return 126;
+        }
+        return HUSK_EXIT_USAGE;
+}
+
+/* Relays the attach stream until the exit frame; returns the exit code. */
+static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int sock, bool with_stdin)
+{
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+                sigaddset(&sigs, fwd[i]);
+        sigprocmask(SIG_BLOCK, &sigs, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        _cleanup_close_ int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+        bool in_open = with_stdin;
+        for (;;) {
+                struct pollfd p[3] = {{.fd = sock, .events = POLLIN},
+                                      {.fd = sfd, .events = POLLIN},
+                                      {.fd = in_open ? 0 : -1, .events = POLLIN}};
+                if (poll(p, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[1].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                struct ctr c = {0};
+                                struct error ign = {0};
+                                if (ctr_get(e->store->db, id, &c, &ign) == 0)
+                                        engine_kill(e, &c, (int)si.ssi_signo, &ign);
+                                ctr_free(&c);
+                        }
+                }
+                if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        char buf[65536];
+                        ssize_t n = read(0, buf, sizeof(buf));
+                        if (n > 0 && write_all(sock, buf, (size_t)n) < 0)
+                                n = 0;
+                        if (n <= 0 && !(n < 0 && errno == EINTR)) {
+                                in_open = false;
+                                shutdown(sock, SHUT_WR);
+                        }
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        char type;
+                        _cleanup_free_ char *buf = NULL;
+                        size_t len;
+                        int r = frame_read(sock, &type, &buf, &len);
+                        if (r <= 0)
+                                break;
+                        if (type == FRAME_STDOUT)
+                                write_all(1, buf, len);
+                        else if (type == FRAME_STDERR)
+                                write_all(2, buf, len);
+                        else if (type == FRAME_EXIT)
+                                return atoi(buf);
+                }
+        }
+        /* The monitor went away without the exit frame: ask the store. */
+        struct error err = {0};
+        struct ctr c = {0};
+        if (engine_lookup(e, id, &c, &err) < 0)
+                return husk_fail(ctx, &err);
+        int code = c.exit_code;
+        if (c.error[0])
+                fprintf(stderr, "husk: %s: %s\n", ctx->cmd, c.error);
+        ctr_free(&c);
+        return code;
+}
+
+static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
+{
+        struct ctr_create_opts o = {0};
+        bool detach = false;
+        char **owned[4] = {0};
+        int r = parse_create(ctx, argc, argv, run, &o, &detach, owned);
+        if (r < 0) {
+                free_owned(owned);
+                return r == -0x1000 ? 0 : -r;
+        }
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        _cleanup_free_ char *id = NULL;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_create(e, &o, &id, &err) < 0) {
+                free_owned(owned);
+                return husk_fail(ctx, &err);
+        }
+        free_owned(owned);
+        if (!run) {
+                printf("%s\n", id);
+                return 0;
+        }
+        _cleanup_close_ int sock = -EBADF;
+        if (engine_start(e, id, detach ? NULL : &sock, o.interactive, &err) < 0) {
+                int status = start_failure_status(&err);
+                husk_fail(ctx, &err);
+                return status;
+        }
+        if (detach) {
+                printf("%s\n", id);
+                return 0;
+        }
+        return stream(ctx, e, id, sock, o.interactive);
+}
+
+int cmd_run(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return create_or_run(ctx, argc, argv, true);
+}
+
+int cmd_create(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return create_or_run(ctx, argc, argv, false);
+}
+
+int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"attach", no_argument, NULL, 'a'},
+            {"interactive", no_argument, NULL, 'i'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool attach = false, interactive = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "aih", opts, NULL)) != -1) {
+                if (c == 'a') {
+                        attach = true;
+                } else if (c == 'i') {
+                        interactive = true;
+                } else if (c == 'h') {
+                        printf("Usage: husk start [-a] [-i] CONTAINER...\n\nStart containers.\n"
+                               "  -a, --attach        stream its output and return its exit "
+                               "code\n"
+                               "  -i, --interactive   forward stdin\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (optind >= argc)
+                return husk_usage_error(ctx, "want at least one CONTAINER");
+        if ((attach || interactive) && argc - optind > 1)
+                return husk_usage_error(ctx, "you cannot attach to several containers at once");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0)
+                return husk_fail(ctx, &err);
+        int status = 0;
+        for (int i = optind; i < argc; i++) {
+                struct ctr ct = {0};
+                if (engine_lookup(e, argv[i], &ct, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                _cleanup_free_ char *id = xstrdup(ct.id);
+                bool running = strcmp(ct.state, "running") == 0;
+                ctr_free(&ct);
+                if (running && !attach) {
+                        printf("%s\n", argv[i]);
+                        continue; /* as docker: starting a running container is fine */
+                }
+                _cleanup_close_ int sock = -EBADF;
+                int r = running ? engine_attach_connect(e, id, interactive, &sock, &err)
+                                : engine_start(e, id, attach || interactive ? &sock : NULL,
+                                               interactive, &err);
+                if (r < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (attach || interactive)
+                        return stream(ctx, e, id, sock, interactive);
+                printf("%s\n", argv[i]);
+        }
+        return status;
+}
+
+int cmd_attach(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"no-stdin", no_argument, NULL, 'n'},
+            {"help", no_argument, NULL, 'h'},
+            {},
+        };
+        bool with_stdin = true;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'n') {
+                        with_stdin = false;
+                } else if (c == 'h') {
+                        printf("Usage: husk attach [--no-stdin] CONTAINER\n\nStream a running "
+                               "container's output (and forward stdin to it).\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (argc - optind != 1)
+                return husk_usage_error(ctx, "want one CONTAINER");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[optind], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_free_ char *id = xstrdup(ct.id);
+        bool running = strcmp(ct.state, "running") == 0;
+        ctr_free(&ct);
+        if (!running) {
+                error_msg(&err, -EINVAL,
+                          "you cannot attach to a stopped container, start it first");
+                return husk_fail(ctx, &err);
+        }
+        _cleanup_close_ int sock = -EBADF;
+        if (engine_attach_connect(e, id, with_stdin, &sock, &err) < 0)
+                return husk_fail(ctx, &err);
+        return stream(ctx, e, id, sock, with_stdin);
+}
