@@ -123,8 +123,7 @@ int main(int argc, char **argv)
         _cleanup_free_ char *root = NULL, *runroot = NULL;
         struct husk_ctx ctx = {0};
         /* The commands rewrite argv[0] of their own; exec re-executes the original. */
-        static char **saved_argv;
-        saved_argv = strv_copy(argv);
+        _cleanup_strv_ char **saved_argv = strv_copy(argv);
         ctx.argv = saved_argv;
         int c;
         while ((c = getopt_long(argc, argv, "+vhD", opts, NULL)) != -1) {

@@ -274,7 +274,19 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(errp[1], 2);
         struct create_opts o = {
             .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = -1};
+        /* The init inherits ignored signals and the mask: it must start from
+         * the defaults (a shell can't trap a signal ignored on entry). A
+         * SIGCHLD lost meanwhile is fine: the caller reaps after this. */
+        int ignored[] = {SIGPIPE, SIGHUP, SIGINT};
+        for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+                signal(ignored[i], SIG_DFL);
+        sigset_t none, old;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, &old);
         int r = container_create(&o, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+                signal(ignored[i], SIG_IGN);
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
@@ -434,8 +446,11 @@ static int claim(struct monitor *m, struct error *err)
         int r = db_begin(db, err);
         if (r < 0)
                 return r;
-        if ((r = ctr_get(db, m->c.id, &m->c, err)) < 0)
+        struct ctr row = {0};
+        if ((r = ctr_get(db, m->c.id, &row, err)) < 0)
                 goto fail;
+        ctr_free(&m->c);
+        m->c = row;
         if (m->c.owner_pid > 0 && m->c.owner_pid != getpid() &&
             proc_start_time(m->c.owner_pid) == m->c.owner_start) {
                 r = error_msg(err, -EALREADY, "container %s is already %s", m->c.name,
