@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/husk.h"
@@ -14,6 +16,7 @@
 #include "engine/engine.h"
 #include "engine/logs.h"
 #include "runtime/container.h"
+#include "runtime/terminal.h"
 
 static void print_msgs(struct log_msg *m, size_t from, size_t n, bool timestamps)
 {
@@ -142,6 +145,68 @@ static char **env_set(char **env, const char *kv)
         return strv_push(env, xstrdup(kv));
 }
 
+/* exec -t: the runtime hands the pty master over a console socket (in the
+ * container's run dir, reached through /proc/self/fd so its path stays short);
+ * then relay it (raw mode, window size, signals) until the process exits. */
+static int exec_tty(struct husk_ctx *ctx, struct engine *e, const char *id, struct spec *s,
+                    bool interactive)
+{
+        struct error err = {0};
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        _cleanup_close_ int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (dfd < 0 || lfd < 0) {
+                error_sys(&err, -errno, "console socket in '%s'", run);
+                return husk_fail(ctx, &err);
+        }
+        char name[64], path[128];
+        snprintf(name, sizeof(name), "console-%d", (int)getpid());
+        snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+        unlinkat(dfd, name, 0);
+        if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0) {
+                error_sys(&err, -errno, "console socket '%s/%s'", run, name);
+                return husk_fail(ctx, &err);
+        }
+        s->process.terminal = true;
+        if (!interactive) {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, 0);
+                        close(null);
+                }
+        }
+        char pidfile[128];
+        snprintf(pidfile, sizeof(pidfile), "/proc/self/fd/%d/exec-%d.pid", dfd, (int)getpid());
+        struct exec_opts eo = {.root = e->rt_root,
+                               .id = id,
+                               .spec = s,
+                               .console_socket = path,
+                               .pid_file = pidfile,
+                               .detach = true};
+        int status = 0;
+        int r = container_exec(&eo, &status, &err);
+        snprintf(pidfile, sizeof(pidfile), "exec-%d.pid", (int)getpid());
+        _cleanup_free_ char *pidtext = NULL;
+        read_file_at(dfd, pidfile, 64, &pidtext, NULL);
+        unlinkat(dfd, pidfile, 0);
+        _cleanup_close_ int conn = r < 0 ? -EBADF : accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        unlinkat(dfd, name, 0);
+        if (r < 0) {
+                husk_fail(ctx, &err);
+                return err.code == -ENOENT ? 127 : err.code == -EACCES ? 126 : HUSK_EXIT_USAGE;
+        }
+        _cleanup_close_ int master = -EBADF;
+        uint64_t pid = 0;
+        if (conn < 0 || recv_fd(conn, &master) < 0 || !pidtext || parse_u64(pidtext, &pid) < 0) {
+                error_msg(&err, -EIO, "exec: no terminal from the container");
+                return husk_fail(ctx, &err);
+        }
+        terminal_relay(master, (pid_t)pid, &status);
+        return status;
+}
+
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -149,7 +214,7 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
             {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
             {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
             {"help", no_argument, NULL, 'h'},       {}};
-        bool detach = false, interactive = false;
+        bool detach = false, interactive = false, tty = false;
         const char *user = NULL, *workdir = NULL;
         _cleanup_strv_ char **env = NULL;
         int c;
@@ -162,7 +227,8 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                         interactive = true;
                         break;
                 case 't':
-                        return husk_usage_error(ctx, "-t/--tty: terminals are not supported yet");
+                        tty = true;
+                        break;
                 case 'e':
                         if (!strchr(optarg, '=')) {
                                 const char *v = getenv(optarg);
@@ -244,6 +310,8 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                         p->caps.inheritable = 0;
                 }
         }
+        if (tty && !detach)
+                return exec_tty(ctx, e, id, s, interactive);
         if (detach || !interactive) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null >= 0) {

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/husk.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
@@ -20,6 +23,7 @@ static const char create_help[] =
     "Options:\n"
     "  -d, --detach              run in the background and print the id (run)\n"
     "  -i, --interactive         keep stdin open and forward it\n"
+    "  -t, --tty                 give the container a terminal (raw mode here)\n"
     "      --rm                  remove the container when it exits\n"
     "      --name NAME           name the container (default: a random one)\n"
     "  -e, --env K=V             set an environment variable (K alone: from here)\n"
@@ -74,9 +78,8 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         o->interactive = true;
                         break;
                 case 't':
-                        return -husk_usage_error(ctx,
-                                                 "-t/--tty: terminals are not supported yet; run "
-                                                 "without -t (stdin works with -i)");
+                        o->tty = true;
+                        break;
                 case 'R':
                         o->auto_remove = true;
                         break;
@@ -179,11 +182,53 @@ static int start_failure_status(const struct error *err)
 }
 
 /* Relays the attach stream until the exit frame; returns the exit code. */
-static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int sock, bool with_stdin)
+static void send_winsize(struct engine *e, const char *id)
 {
+        struct winsize ws;
+        struct error ign = {0};
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+                engine_attach_resize(e, id, ws.ws_row, ws.ws_col, &ign);
+}
+
+static bool ctr_has_tty(const struct ctr *c)
+{
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        struct json_object *cfg, *v;
+        return json_parse_string("config", c->config, &doc, &ign) == 0 &&
+               json_object_object_get_ex(doc, "Config", &cfg) &&
+               json_object_object_get_ex(cfg, "Tty", &v) && json_object_get_boolean(v);
+}
+
+static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, int sock,
+                       bool with_stdin, bool tty);
+
+/* With a terminal container and a terminal here: raw mode for the whole
+ * stream, restored on every way out (stream_loop only returns). */
+static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int sock, bool with_stdin,
+                  bool tty)
+{
+        struct termios saved;
+        bool raw = tty && isatty(0) && tcgetattr(0, &saved) == 0;
+        if (raw) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                tcsetattr(0, TCSANOW, &t);
+                send_winsize(e, id);
+        }
+        int status = stream_loop(ctx, e, id, sock, with_stdin, raw);
+        if (raw)
+                tcsetattr(0, TCSANOW, &saved);
+        return status;
+}
+
+static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, int sock,
+                       bool with_stdin, bool tty)
+{
+
         sigset_t sigs;
         sigemptyset(&sigs);
-        int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
         for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
                 sigaddset(&sigs, fwd[i]);
         sigprocmask(SIG_BLOCK, &sigs, NULL);
@@ -201,7 +246,12 @@ static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int so
                 }
                 if (p[1].revents & POLLIN) {
                         struct signalfd_siginfo si;
-                        if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+                                /* nothing */
+                        } else if (si.ssi_signo == SIGWINCH) {
+                                if (tty)
+                                        send_winsize(e, id);
+                        } else {
                                 struct ctr c = {0};
                                 struct error ign = {0};
                                 if (ctr_get(e->store->db, id, &c, &ign) == 0)
@@ -270,7 +320,11 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
                 return 0;
         }
         _cleanup_close_ int sock = -EBADF;
-        if (engine_start(e, id, detach ? NULL : &sock, o.interactive, &err) < 0) {
+        struct winsize ws = {0};
+        if (o.tty && isatty(0))
+                ioctl(0, TIOCGWINSZ, &ws);
+        if (engine_start(e, id, detach ? NULL : &sock, o.interactive, ws.ws_row, ws.ws_col, &err) <
+            0) {
                 int status = start_failure_status(&err);
                 husk_fail(ctx, &err);
                 return status;
@@ -279,7 +333,7 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
                 printf("%s\n", id);
                 return 0;
         }
-        return stream(ctx, e, id, sock, o.interactive);
+        return stream(ctx, e, id, sock, o.interactive, o.tty);
 }
 
 int cmd_run(struct husk_ctx *ctx, int argc, char **argv)
@@ -334,7 +388,11 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
                 }
                 _cleanup_free_ char *id = xstrdup(ct.id);
                 bool running = strcmp(ct.state, "running") == 0;
+                bool tty = ctr_has_tty(&ct);
                 ctr_free(&ct);
+                struct winsize ws = {0};
+                if (tty && isatty(0))
+                        ioctl(0, TIOCGWINSZ, &ws);
                 if (running && !attach) {
                         printf("%s\n", argv[i]);
                         continue; /* as docker: starting a running container is fine */
@@ -342,13 +400,13 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
                 _cleanup_close_ int sock = -EBADF;
                 int r = running ? engine_attach_connect(e, id, interactive, &sock, &err)
                                 : engine_start(e, id, attach || interactive ? &sock : NULL,
-                                               interactive, &err);
+                                               interactive, ws.ws_row, ws.ws_col, &err);
                 if (r < 0) {
                         status = husk_fail(ctx, &err);
                         continue;
                 }
                 if (attach || interactive)
-                        return stream(ctx, e, id, sock, interactive);
+                        return stream(ctx, e, id, sock, interactive, tty);
                 printf("%s\n", argv[i]);
         }
         return status;
@@ -384,6 +442,7 @@ int cmd_attach(struct husk_ctx *ctx, int argc, char **argv)
                 return husk_fail(ctx, &err);
         _cleanup_free_ char *id = xstrdup(ct.id);
         bool running = strcmp(ct.state, "running") == 0;
+        bool tty = ctr_has_tty(&ct);
         ctr_free(&ct);
         if (!running) {
                 error_msg(&err, -EINVAL,
@@ -393,5 +452,5 @@ int cmd_attach(struct husk_ctx *ctx, int argc, char **argv)
         _cleanup_close_ int sock = -EBADF;
         if (engine_attach_connect(e, id, with_stdin, &sock, &err) < 0)
                 return husk_fail(ctx, &err);
-        return stream(ctx, e, id, sock, with_stdin);
+        return stream(ctx, e, id, sock, with_stdin, tty);
 }

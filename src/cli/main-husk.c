@@ -193,8 +193,10 @@ int main(int argc, char **argv)
         }
         const char *name = argv[optind];
         /* The per-container monitor (engine/monitor.c), started by husk itself. */
-        if (strcmp(name, "__monitor") == 0 && argc - optind == 3)
-                return monitor_main(root, runroot, argv[optind + 1], atoi(argv[optind + 2]));
+        if (strcmp(name, "__monitor") == 0 && argc - optind == 5)
+                return monitor_main(root, runroot, argv[optind + 1], atoi(argv[optind + 2]),
+                                    (unsigned)atoi(argv[optind + 3]),
+                                    (unsigned)atoi(argv[optind + 4]));
         if (strcmp(name, "help") == 0) {
                 usage(stdout);
                 return 0;

@@ -336,10 +336,13 @@ static const char *self_exe(char *buf, size_t len)
 }
 
 /* Forks the monitor, detached (double fork, setsid, its own session). */
-static int spawn_monitor(struct engine *e, const char *id, int sock, struct error *err)
+static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned rows, unsigned cols,
+                         struct error *err)
 {
-        char exe[PATH_MAX];
+        char exe[PATH_MAX], r_arg[16], c_arg[16];
         self_exe(exe, sizeof(exe));
+        snprintf(r_arg, sizeof(r_arg), "%u", rows);
+        snprintf(c_arg, sizeof(c_arg), "%u", cols);
         pid_t child = fork();
         if (child < 0)
                 return error_sys(err, -errno, "fork the monitor");
@@ -363,8 +366,8 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, struct erro
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                char *argv[] = {"husk",      "--root",   e->root, "--runroot", e->runroot,
-                                "__monitor", (char *)id, "3",     NULL};
+                char *argv[] = {"husk",     "--root", e->root, "--runroot", e->runroot, "__monitor",
+                                (char *)id, "3",      r_arg,   c_arg,       NULL};
                 execv(exe, argv);
                 _exit(127);
         }
@@ -374,8 +377,8 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, struct erro
         return 0;
 }
 
-int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin,
-                 struct error *err)
+int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin, unsigned rows,
+                 unsigned cols, struct error *err)
 {
         struct ctr c = {0};
         int r = ctr_get(e->store->db, id, &c, err);
@@ -398,7 +401,7 @@ int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdi
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return error_sys(err, -errno, "socketpair");
         _cleanup_close_ int mine = sv[0], theirs = sv[1];
-        if ((r = spawn_monitor(e, id, theirs, err)) < 0)
+        if ((r = spawn_monitor(e, id, theirs, rows, cols, err)) < 0)
                 return r;
         close(TAKE_FD(theirs));
         char hello = with_stdin ? 'i' : 'n';
@@ -583,4 +586,25 @@ int engine_remove(struct engine *e, const struct ctr *c, bool force, struct erro
                 return error_msg(err, -EBUSY, "container %s was started again meanwhile", c->name);
         engine_release(e, c->id);
         return engine_purge(e, c->id, err);
+}
+
+int engine_attach_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+                         struct error *err)
+{
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        if (dfd < 0)
+                return error_sys(err, -errno, "resize %.12s", id);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return error_sys(err, -errno, "socket");
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/attach", dfd);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+                return error_sys(err, -errno, "resize %.12s: connect to its monitor", id);
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "r%u %u", rows, cols);
+        if (write_all(fd, msg, (size_t)n) < 0)
+                return error_sys(err, -errno, "resize %.12s", id);
+        return 0;
 }

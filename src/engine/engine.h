@@ -54,9 +54,10 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
  * the container runs (or failed to start, with the monitor's error). With
  * ret_sock, *ret_sock is an attach connection made before the container
  * started (so no output is missed); with_stdin says whether it forwards
- * stdin. Already running: -EALREADY. */
-int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin,
-                 struct error *err);
+ * stdin. rows/cols (0: none): the terminal size a Tty container starts
+ * with. Already running: -EALREADY. */
+int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin, unsigned rows,
+                 unsigned cols, struct error *err);
 
 /* Brings a row up to date: a "running" row whose monitor is gone becomes
  * "exited" and what the container held is released (removed entirely for
@@ -83,6 +84,10 @@ char *engine_log_path(struct engine *e, const char *id);
 int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int *ret_fd,
                           struct error *err);
 
+/* Sets the window size of a running container's terminal (with -t). */
+int engine_attach_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+                         struct error *err);
+
 int64_t now_ns(void);
 
 /* Internal, shared with the monitor (engine-internal.h would be overkill). */
@@ -93,5 +98,7 @@ char *engine_run_dir(struct engine *e, const char *id);
 void engine_release(struct engine *e, const char *id);
 /* Removes the container's directories and row. */
 int engine_purge(struct engine *e, const char *id, struct error *err);
-/* The monitor's entry point: `husk __monitor ID FD` (fd: the first attach client). */
-int monitor_main(const char *root, const char *runroot, const char *id, int sock);
+/* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the
+ * first attach client; ROWS COLS: the initial terminal size with Tty). */
+int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
+                 unsigned cols);

@@ -36,6 +36,7 @@
 #include "image/snapshot.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
+#include "runtime/terminal.h"
 
 #define MAX_CLIENTS 64
 
@@ -50,7 +51,9 @@ struct monitor {
         char *dir, *run, *rootfs;
         int out_fd, err_fd, in_fd; /* our ends of the container's stdio, -1 when closed */
         int log_fd, listen_fd, sig_fd;
-        bool open_stdin, auto_remove;
+        bool open_stdin, tty, auto_remove;
+        int pty;             /* the pty master with Tty, -1 without */
+        unsigned rows, cols; /* its initial size, 0 when not known */
         pid_t init;
         int status;
         bool exited;
@@ -248,32 +251,33 @@ static int loopback_up(pid_t init, struct error *err)
         return r;
 }
 
-/* Creates the container with the pipes as its stdio (the init inherits ours). */
+static void resize(struct monitor *m, const char *text);
+
+/* Creates the container. Its stdio: pipes (the init inherits our fds 0-2),
+ * or with Tty a pty that the runtime makes inside the container and hands
+ * back over a socketpair. */
 static int create_container(struct monitor *m, struct error *err)
 {
-        int out[2], errp[2], in[2] = {-1, -1};
-        if (pipe2(out, O_CLOEXEC) < 0)
-                return error_sys(err, -errno, "pipe");
-        if (pipe2(errp, O_CLOEXEC) < 0) {
-                int r = error_sys(err, -errno, "pipe");
-                close(out[0]);
-                close(out[1]);
-                return r;
-        }
-        if (m->open_stdin && pipe2(in, O_CLOEXEC) < 0) {
-                int r = error_sys(err, -errno, "pipe");
-                close(out[0]);
-                close(out[1]);
-                close(errp[0]);
-                close(errp[1]);
+        int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, con[2] = {-1, -1};
+        int r = 0;
+        if (m->tty) {
+                if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0)
+                        return error_sys(err, -errno, "socketpair");
+        } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+                   (m->open_stdin && pipe2(in, O_CLOEXEC) < 0)) {
+                r = error_sys(err, -errno, "pipe");
+                int fds[] = {out[0], out[1], errp[0], errp[1]};
+                for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
                 return r;
         }
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         dup2(in[0] >= 0 ? in[0] : null, 0);
-        dup2(out[1], 1);
-        dup2(errp[1], 2);
+        dup2(out[1] >= 0 ? out[1] : null, 1);
+        dup2(errp[1] >= 0 ? errp[1] : null, 2);
         struct create_opts o = {
-            .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = -1};
+            .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = con[1]};
         /* The init inherits ignored signals and the mask: it must start from
          * the defaults (a shell can't trap a signal ignored on entry). A
          * SIGCHLD lost meanwhile is fine: the caller reaps after this. */
@@ -283,7 +287,7 @@ static int create_container(struct monitor *m, struct error *err)
         sigset_t none, old;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, &old);
-        int r = container_create(&o, err);
+        r = container_create(&o, err);
         sigprocmask(SIG_SETMASK, &old, NULL);
         for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
                 signal(ignored[i], SIG_IGN);
@@ -291,14 +295,40 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(null, 1);
         dup2(null, 2);
         close(null);
-        close(out[1]);
-        close(errp[1]);
-        if (in[0] >= 0)
-                close(in[0]);
+        int ours[] = {out[1], errp[1], in[0], con[1]};
+        for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
+                if (ours[i] >= 0)
+                        close(ours[i]);
         m->out_fd = out[0];
         m->err_fd = errp[0];
         m->in_fd = in[1];
+        if (m->tty) {
+                int master = -1;
+                if (r == 0 && recv_fd(con[0], &master) < 0)
+                        r = error_msg(err, -EIO, "receive the container's pty");
+                close(con[0]);
+                if (r == 0) {
+                        m->pty = master;
+                        char size[32];
+                        snprintf(size, sizeof(size), "%u %u", m->rows, m->cols);
+                        resize(m, size);
+                        m->out_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+                        if (m->open_stdin)
+                                m->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+                }
+        }
         return r;
+}
+
+/* A resize client sends 'r' and "ROWS COLS". */
+static void resize(struct monitor *m, const char *text)
+{
+        unsigned rows = 0, cols = 0;
+        if (m->pty < 0 || sscanf(text, "%u %u", &rows, &cols) != 2 || !rows || !cols ||
+            rows > 10000 || cols > 10000)
+                return;
+        struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+        ioctl(m->pty, TIOCSWINSZ, &ws);
 }
 
 static int init_pid(struct monitor *m, pid_t *ret, struct error *err)
@@ -324,6 +354,9 @@ static int setup(struct monitor *m, struct error *err)
         if (json_object_object_get_ex(doc, "Config", &cfg) &&
             json_object_object_get_ex(cfg, "OpenStdin", &v))
                 m->open_stdin = json_object_get_boolean(v);
+        if (json_object_object_get_ex(doc, "Config", &cfg) &&
+            json_object_object_get_ex(cfg, "Tty", &v))
+                m->tty = json_object_get_boolean(v);
         if ((r = mkdirs(m, err)) < 0 || (r = mount_root(m, err)) < 0 ||
             (r = write_bundle(m, doc, err)) < 0 || (r = listen_attach(m, err)) < 0)
                 return r;
@@ -360,6 +393,12 @@ static void client_input(struct monitor *m, size_t i)
         if (!cl->hello_done) {
                 cl->hello_done = true;
                 cl->stdin_client = p[0] == 'i';
+                if (p[0] == 'r') {
+                        buf[(size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1] = '\0';
+                        resize(m, p + 1);
+                        cl->reading = false;
+                        return;
+                }
                 p++;
                 len--;
         }
@@ -502,10 +541,16 @@ static bool wants_auto_remove(const struct ctr *c)
                json_object_object_get_ex(hc, "AutoRemove", &v) && json_object_get_boolean(v);
 }
 
-int monitor_main(const char *root, const char *runroot, const char *id, int sock)
+int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
+                 unsigned cols)
 {
-        struct monitor m = {
-            .out_fd = -1, .err_fd = -1, .in_fd = -1, .log_fd = -1, .listen_fd = -1, .sig_fd = -1};
+        struct monitor m = {.out_fd = -1,
+                            .err_fd = -1,
+                            .in_fd = -1,
+                            .log_fd = -1,
+                            .listen_fd = -1,
+                            .sig_fd = -1,
+                            .pty = -1};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -536,6 +581,8 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         m.dir = engine_ctr_dir(e, id);
         m.run = engine_run_dir(e, id);
         m.rootfs = xasprintf("%s/rootfs", m.dir);
+        m.rows = rows;
+        m.cols = cols;
         r = setup(&m, &err);
         if (r < 0) {
                 if (m.init > 0)
@@ -576,7 +623,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         }
         for (size_t i = m.n_clients; i-- > 0;)
                 drop_client(&m, i);
-        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.log_fd, m.listen_fd, m.sig_fd};
+        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.log_fd, m.listen_fd, m.sig_fd, m.pty};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);
