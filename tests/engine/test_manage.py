@@ -267,3 +267,15 @@ def test_cli_killed_at_random_moments(husk):
     time.sleep(0.6)
     for cid in husk.ids():
         husk.run("rm", "-f", cid)
+
+
+def test_parallel_runs_from_many_shells(husk):
+    def run(i):
+        return husk.run("run", "--rm", "busybox", "sh", "-c", "echo p%d" % i,
+                        check=False)
+
+    with concurrent.futures.ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(run, range(12)))
+    for i, r in enumerate(results):
+        assert r.returncode == 0 and r.stdout == "p%d\n" % i, r
+    assert husk.ids() == [] and husk.db_rows() == []
