@@ -366,8 +366,13 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
+                /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
                 char *argv[] = {"husk",     "--root", e->root, "--runroot", e->runroot, "__monitor",
-                                (char *)id, "3",      r_arg,   c_arg,       NULL};
+                                (char *)id, "3",      r_arg,   c_arg,       NULL,       NULL};
+                if (explain_on()) {
+                        memmove(argv + 2, argv + 1, 10 * sizeof(char *));
+                        argv[1] = "--explain";
+                }
                 execv(exe, argv);
                 _exit(127);
         }
@@ -426,7 +431,9 @@ int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdi
                                 code = -EIO;
                         return error_msg(err, (int)code, "%s", *end ? end + 1 : buf);
                 }
-                /* Output can't come before 'started'; anything else is ignored. */
+                /* Before 'started' only the monitor's explanations (--explain) come. */
+                if (type == FRAME_STDERR)
+                        explain_forward(buf, len);
         }
         if (ret_sock)
                 *ret_sock = TAKE_FD(mine);

@@ -53,6 +53,7 @@ struct monitor {
         int log_fd, listen_fd, sig_fd;
         bool open_stdin, tty, auto_remove;
         int pty;             /* the pty master with Tty, -1 without */
+        int explain_rd;      /* with --explain: read end of the explanations, -1 without */
         unsigned rows, cols; /* its initial size, 0 when not known */
         pid_t init;
         int status;
@@ -61,6 +62,17 @@ struct monitor {
         size_t n_clients;
         char partial[2]; /* whether the last log record of stdout/stderr was partial */
 };
+
+static void broadcast(struct monitor *m, char type, const void *buf, size_t len);
+
+/* Sends what was explained so far to the clients, as stderr (not to the log). */
+static void flush_explain(struct monitor *m)
+{
+        char buf[65536];
+        ssize_t n;
+        while (m->explain_rd >= 0 && (n = read(m->explain_rd, buf, sizeof(buf))) > 0)
+                broadcast(m, FRAME_STDERR, buf, (size_t)n);
+}
 
 static void add_client(struct monitor *m, int fd)
 {
@@ -550,7 +562,8 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                             .log_fd = -1,
                             .listen_fd = -1,
                             .sig_fd = -1,
-                            .pty = -1};
+                            .pty = -1,
+                            .explain_rd = -1};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -563,6 +576,13 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         sigprocmask(SIG_BLOCK, &chld, NULL);
         m.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
         add_client(&m, sock);
+        int ex[2];
+        if (explain_on() && pipe2(ex, O_CLOEXEC | O_NONBLOCK) == 0) {
+                /* Not fd 2, which the init inherits as its stderr. Non-blocking both
+                 * ways: a full pipe drops lines, never stalls the monitor. */
+                m.explain_rd = ex[0];
+                explain_enable(ex[1]);
+        }
         struct error err = {0};
         _cleanup_engine_ struct engine *e = NULL;
         int r = engine_open(root, runroot, &e, &err);
@@ -589,6 +609,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                         kill(m.init, SIGKILL);
                 reap(&m);
                 finish(&m, false, err.msg);
+                flush_explain(&m);
                 _cleanup_free_ char *msg = xasprintf("%d %s", r, err.msg);
                 broadcast(&m, FRAME_ERROR, msg, strlen(msg));
         } else {
@@ -600,6 +621,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 m.c.state = xstrdup("running");
                 struct error ign = {0};
                 ctr_update(e->store->db, &m.c, &ign);
+                flush_explain(&m);
                 char pid[16];
                 snprintf(pid, sizeof(pid), "%d", (int)m.init);
                 broadcast(&m, FRAME_STARTED, pid, strlen(pid));
@@ -617,13 +639,15 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                         }
                 }
                 finish(&m, true, NULL);
+                flush_explain(&m);
                 char code[16];
                 snprintf(code, sizeof(code), "%d", m.status);
                 broadcast(&m, FRAME_EXIT, code, strlen(code));
         }
         for (size_t i = m.n_clients; i-- > 0;)
                 drop_client(&m, i);
-        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.log_fd, m.listen_fd, m.sig_fd, m.pty};
+        int fds[] = {m.out_fd,    m.err_fd, m.in_fd, m.log_fd,
+                     m.listen_fd, m.sig_fd, m.pty,   m.explain_rd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

@@ -188,3 +188,15 @@ def test_attach_to_running(husk):
              "sleep 0.5; echo one; sleep 0.3; echo two")
     r = husk.run("attach", "--no-stdin", "talker")
     assert "two" in r.stdout
+
+
+def test_explain_shows_the_monitor_steps_not_in_the_log(husk):
+    r = husk.run("--explain", "run", "--name", "ex", "busybox", "echo", "hi")
+    assert r.stdout == "hi\n"
+    for step in ("$ mount -t overlay", "$ unshare --pid --mount --uts --ipc --net",
+                 "$ pivot_root", "$ ip link set lo up", "$ echo 0 > exec.fifo",
+                 "$ umount -l " + str(husk.root)):
+        assert step in r.stderr, (step, r.stderr[-3000:])
+    assert husk.out("logs", "ex") == "hi\n"
+    r = husk.run("logs", "ex")
+    assert "$ " not in r.stderr
