@@ -59,9 +59,16 @@ def test_run_it_size_input_exit_and_restore(husk):
         assert not termios.tcgetattr(t.slave)[3] & termios.ECHO
         t.set_size(40, 120)
         os.kill(p.pid, signal.SIGWINCH)
-        time.sleep(0.3)
-        t.write(b"stty size; exit 7\n")
-        t.read_until(b"40 120")
+        # The resize travels CLI -> monitor -> pty asynchronously: ask until it shows.
+        end = time.time() + 15
+        while b"40 120" not in t.out and time.time() < end:
+            t.write(b"stty size\n")
+            try:
+                t.read_until(b"40 120", timeout=0.5)
+            except AssertionError:
+                pass
+        assert b"40 120" in t.out, t.out
+        t.write(b"exit 7\n")
         assert p.wait(timeout=20) == 7
         assert termios.tcgetattr(t.slave) == before
     finally:
