@@ -222,9 +222,38 @@ static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int so
         return status;
 }
 
+/* Docker's detach keys, ctrl-p ctrl-q, in what was read from a terminal: on a
+ * match, true with *n cut to the bytes before it. A ctrl-p at the end of one
+ * read is held back (*pending) until the next shows what follows it. */
+static bool detach_keys(bool *pending, char *buf, ssize_t *n)
+{
+        char out[65536 + 1];
+        size_t o = 0;
+        for (ssize_t i = 0; i < *n; i++) {
+                char c = buf[i];
+                if (*pending) {
+                        *pending = false;
+                        if (c == 0x11) {
+                                memcpy(buf, out, o);
+                                *n = (ssize_t)o;
+                                return true;
+                        }
+                        out[o++] = 0x10;
+                }
+                if (c == 0x10)
+                        *pending = true;
+                else
+                        out[o++] = c;
+        }
+        memcpy(buf, out, o);
+        *n = (ssize_t)o;
+        return false;
+}
+
 static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, int sock,
                        bool with_stdin, bool tty)
 {
+        bool dk = false;
 
         sigset_t sigs;
         sigemptyset(&sigs);
@@ -261,10 +290,17 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
                 }
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
                         char buf[65536];
-                        ssize_t n = read(0, buf, sizeof(buf));
+                        ssize_t got = read(0, buf, sizeof(buf)), n = got;
+                        if (n > 0 && tty && detach_keys(&dk, buf, &n)) {
+                                /* ctrl-p ctrl-q: leave the container running, as docker. */
+                                if (n > 0)
+                                        write_all(sock, buf, (size_t)n);
+                                fprintf(stderr, "\r\nread escape sequence\r\n");
+                                return 0;
+                        }
                         if (n > 0 && write_all(sock, buf, (size_t)n) < 0)
-                                n = 0;
-                        if (n <= 0 && !(n < 0 && errno == EINTR)) {
+                                got = 0;
+                        if (got <= 0 && !(got < 0 && errno == EINTR)) {
                                 in_open = false;
                                 shutdown(sock, SHUT_WR);
                         }

@@ -394,7 +394,9 @@ static void client_input(struct monitor *m, size_t i)
                 return;
         if (n <= 0) {
                 cl->reading = false;
-                if (cl->stdin_client && m->in_fd >= 0) {
+                /* A terminal has no EOF (^D is a byte): a client leaving it
+                 * (detach keys, attach ended) keeps it open for the next. */
+                if (cl->stdin_client && m->in_fd >= 0 && !m->tty) {
                         close(m->in_fd);
                         m->in_fd = -1;
                 }

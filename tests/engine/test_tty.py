@@ -102,3 +102,32 @@ def test_t_without_a_terminal_here(husk):
     husk.run("run", "-d", "--name", "tl", "-t", "busybox", "sh", "-c", "echo in-log; sleep 60")
     husk.wait_for(lambda: "in-log" in husk.out("logs", "tl"), what="tty output in the log")
     assert husk.inspect("tl")["Config"]["Tty"] is True
+
+
+def test_detach_keys_leave_it_running(husk):
+    t = Pty()
+    before = termios.tcgetattr(t.slave)
+    p = t.spawn(husk, "run", "-it", "--name", "dk", "busybox", "sh")
+    try:
+        t.write(b"echo marker-$((40+2))\n")
+        t.read_until(b"marker-42")
+        # ctrl-p alone is passed on; ctrl-p ctrl-q (even split over two writes) detaches.
+        t.write(b"\x10")
+        time.sleep(0.2)
+        t.write(b"\x11")
+        assert p.wait(timeout=20) == 0
+        t.read_until(b"read escape sequence")
+        assert termios.tcgetattr(t.slave) == before
+        assert husk.inspect("dk")["State"]["Running"]
+        # Attach again and end it.
+        p2 = t.spawn(husk, "attach", "dk")
+        time.sleep(0.3)
+        t.write(b"exit 3\n")
+        assert p2.wait(timeout=20) == 3
+        assert husk.inspect("dk")["State"]["ExitCode"] == 3
+    finally:
+        for q in (p,):
+            if q.poll() is None:
+                q.kill()
+                q.wait()
+        t.close()
