@@ -43,6 +43,8 @@
 struct client {
         int fd;
         bool hello_done, stdin_client, reading;
+        bool output; /* gets frames: said hello as 'i' or 'n' (or is the first client) */
+        bool dead;   /* closed; removed from the table at the top of the loop */
 };
 
 struct monitor {
@@ -60,7 +62,6 @@ struct monitor {
         bool exited;
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
-        char partial[2]; /* whether the last log record of stdout/stderr was partial */
 };
 
 static void broadcast(struct monitor *m, char type, const void *buf, size_t len);
@@ -74,29 +75,46 @@ static void flush_explain(struct monitor *m)
                 broadcast(m, FRAME_STDERR, buf, (size_t)n);
 }
 
-static void add_client(struct monitor *m, int fd)
+static void add_client(struct monitor *m, int fd, bool output)
 {
         if (m->n_clients >= MAX_CLIENTS) {
                 close(fd);
                 return;
         }
-        m->clients[m->n_clients++] = (struct client){.fd = fd, .reading = true};
+        m->clients[m->n_clients++] = (struct client){.fd = fd, .reading = true, .output = output};
 }
 
-static void drop_client(struct monitor *m, size_t i)
+/* Closes a client. It stays in the table (indexes in the loop stay valid)
+ * until reap_clients() at the top of the next round. */
+static void kill_client(struct client *cl)
 {
-        close(m->clients[i].fd);
-        m->clients[i] = m->clients[--m->n_clients];
+        if (cl->dead)
+                return;
+        close(cl->fd);
+        cl->fd = -1;
+        cl->dead = true;
 }
 
+static void reap_clients(struct monitor *m)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < m->n_clients; i++)
+                if (!m->clients[i].dead)
+                        m->clients[o++] = m->clients[i];
+        m->n_clients = o;
+}
+
+/* Frames go to clients that said hello (a resize client never gets any, and
+ * one that connected and left at once is not written to before its message
+ * is read); the exit frame to everyone still there. */
 static void broadcast(struct monitor *m, char type, const void *buf, size_t len)
 {
-        for (size_t i = 0; i < m->n_clients;) {
-                if (frame_write(m->clients[i].fd, type, buf, len) < 0) {
-                        drop_client(m, i);
+        for (size_t i = 0; i < m->n_clients; i++) {
+                struct client *cl = &m->clients[i];
+                if (cl->dead || (!cl->output && type != FRAME_EXIT))
                         continue;
-                }
-                i++;
+                if (frame_write(cl->fd, type, buf, len) < 0)
+                        kill_client(cl);
         }
 }
 
@@ -410,9 +428,10 @@ static void client_input(struct monitor *m, size_t i)
                 if (p[0] == 'r') {
                         buf[(size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1] = '\0';
                         resize(m, p + 1);
-                        cl->reading = false;
+                        kill_client(cl);
                         return;
                 }
+                cl->output = true;
                 p++;
                 len--;
         }
@@ -440,6 +459,7 @@ static void loop(struct monitor *m)
          * else in its pid namespace is killed with it) or 2 s of silence. */
         int64_t drain_until = m->exited ? now_ms() + 2000 : 0;
         for (;;) {
+                reap_clients(m);
                 struct pollfd p[4 + MAX_CLIENTS];
                 size_t n = 0, ci[MAX_CLIENTS];
                 int fixed[4] = {m->sig_fd, m->out_fd, m->err_fd, m->listen_fd};
@@ -449,7 +469,7 @@ static void loop(struct monitor *m)
                                             .events = POLLIN};
                 size_t nc = 0;
                 for (size_t i = 0; i < m->n_clients; i++)
-                        if (m->clients[i].reading && !m->exited) {
+                        if (m->clients[i].reading && !m->clients[i].dead && !m->exited) {
                                 ci[nc++] = i;
                                 p[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
                         }
@@ -475,19 +495,21 @@ static void loop(struct monitor *m)
                         if (m->exited)
                                 drain_until = now_ms() + 2000;
                 }
+                /* Clients first: a message (stdin, resize) is read before output
+                 * could find its sender gone. Killed clients keep their index. */
+                for (size_t j = 0; j < nc; j++)
+                        if (!m->clients[ci[j]].dead &&
+                            (p[4 + j].revents & (POLLIN | POLLHUP | POLLERR)))
+                                client_input(m, ci[j]);
+                if (p[3].revents & POLLIN) {
+                        int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                        if (fd >= 0)
+                                add_client(m, fd, false);
+                }
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
                         pump(m, &m->out_fd, false);
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
                         pump(m, &m->err_fd, true);
-                if (p[3].revents & POLLIN) {
-                        int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-                        if (fd >= 0)
-                                add_client(m, fd);
-                }
-                /* Backwards: client_input never drops, but keep indexes stable anyway. */
-                for (size_t j = nc; j-- > 0;)
-                        if (p[4 + j].revents & (POLLIN | POLLHUP | POLLERR))
-                                client_input(m, ci[j]);
         }
 }
 
@@ -577,7 +599,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_BLOCK, &chld, NULL);
         m.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-        add_client(&m, sock);
+        add_client(&m, sock, true);
         int ex[2];
         if (explain_on() && pipe2(ex, O_CLOEXEC | O_NONBLOCK) == 0) {
                 /* Not fd 2, which the init inherits as its stderr. Non-blocking both
@@ -646,8 +668,8 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 snprintf(code, sizeof(code), "%d", m.status);
                 broadcast(&m, FRAME_EXIT, code, strlen(code));
         }
-        for (size_t i = m.n_clients; i-- > 0;)
-                drop_client(&m, i);
+        for (size_t i = 0; i < m.n_clients; i++)
+                kill_client(&m.clients[i]);
         int fds[] = {m.out_fd,    m.err_fd, m.in_fd, m.log_fd,
                      m.listen_fd, m.sig_fd, m.pty,   m.explain_rd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
