@@ -279,3 +279,15 @@ def test_parallel_runs_from_many_shells(husk):
     for i, r in enumerate(results):
         assert r.returncode == 0 and r.stdout == "p%d\n" % i, r
     assert husk.ids() == [] and husk.db_rows() == []
+
+
+def test_system_df_counts_containers(husk):
+    husk.run("run", "-d", "--name", "big", "busybox", "sh", "-c",
+             "dd if=/dev/zero of=/f bs=1k count=300 2>/dev/null; sleep 60")
+    husk.run("run", "--name", "small", "busybox", "sh", "-c", "echo x > /y")
+    husk.wait_for(lambda: "big" in husk.out("exec", "big", "sh", "-c", "test -s /f && echo big"),
+                  what="file written")
+    rows = {l.split()[0]: l.split() for l in husk.out("system", "df").splitlines()[1:]}
+    assert rows["Containers"][1:3] == ["2", "1"], rows
+    assert rows["Containers"][3].endswith("kB") and float(rows["Containers"][3][:-2]) >= 300
+    assert rows["Images"][1:3] == ["1", "1"] and rows["Images"][4] == "0B"
