@@ -312,12 +312,16 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
                         int r = frame_read(sock, &type, &buf, &len);
                         if (r <= 0)
                                 break;
-                        if (type == FRAME_STDOUT)
-                                write_all(1, buf, len);
-                        else if (type == FRAME_STDERR)
+                        /* Nobody reads our output any more (`husk run ... | head -1`):
+                         * stop as a shell pipeline would, the container runs on. */
+                        if (type == FRAME_STDOUT) {
+                                if (write_all(1, buf, len) == -EPIPE)
+                                        return 128 + SIGPIPE;
+                        } else if (type == FRAME_STDERR) {
                                 write_all(2, buf, len);
-                        else if (type == FRAME_EXIT)
+                        } else if (type == FRAME_EXIT) {
                                 return atoi(buf);
+                        }
                 }
         }
         /* The monitor went away without the exit frame: ask the store. */

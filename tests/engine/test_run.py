@@ -1,6 +1,7 @@
 """husk run / create / start: what the container sees from inside, exit codes, stdio."""
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -200,3 +201,12 @@ def test_explain_shows_the_monitor_steps_not_in_the_log(husk):
     assert husk.out("logs", "ex") == "hi\n"
     r = husk.run("logs", "ex")
     assert "$ " not in r.stderr
+
+
+def test_closed_stdout_ends_the_cli_not_the_container(husk):
+    cmd = " ".join("'%s'" % a for a in husk.cmdline("run", "--name", "y", "busybox", "yes"))
+    r = subprocess.run(["bash", "-c", cmd + " | head -1; echo ${PIPESTATUS[0]}"],
+                       capture_output=True, text=True, timeout=30, env=husk.env)
+    assert r.stdout.split() == ["y", "141"], r
+    assert husk.inspect("y")["State"]["Running"]
+    husk.run("rm", "-f", "y")
