@@ -1,5 +1,6 @@
 /* husk run, create, start, attach: options in, one engine call, the attach stream out. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,7 +38,46 @@ static const char create_help[] =
     "      --cpus N              CPU quota in cpus (1.5)\n"
     "  -l, --label K=V           set a label\n"
     "      --stop-signal SIG     signal for stop (default: the image's, or SIGTERM)\n"
+    "      --read-only           mount the container's root read-only\n"
+    "      --tmpfs PATH[:OPTS]   mount a tmpfs (nosuid,nodev,noexec + OPTS)\n"
+    "      --cap-add CAP         add a capability to docker's default set (ALL)\n"
+    "      --cap-drop CAP        drop a capability from it (ALL)\n"
+    "      --ulimit NAME=S[:H]   set an rlimit (nofile, nproc ...), else the host's apply\n"
+    "      --env-file FILE       read K=V lines (-e comes after)\n"
     "      --network none        the only network for now: loopback only\n";
+
+#define N_OWNED 9
+
+static void free_owned(char ***owned)
+{
+        for (int i = 0; i < N_OWNED; i++)
+                strv_free(owned[i]);
+}
+
+/* Docker's env file: K=V or K per line; blank lines and # comments skipped. */
+static int read_env_file(const char *path, char ***env, struct error *err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = read_file_at(AT_FDCWD, path, 0, &text, NULL);
+        if (r < 0)
+                return error_sys(err, r, "--env-file '%s'", path);
+        char *save = NULL;
+        int lineno = 0;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                lineno++;
+                l += strspn(l, " \t");
+                size_t n = strlen(l);
+                if (n && l[n - 1] == '\r')
+                        l[--n] = '\0';
+                if (!*l || *l == '#')
+                        continue;
+                if (*l == '=')
+                        return error_msg(err, -EINVAL, "--env-file '%s' line %d: no variable name",
+                                         path, lineno);
+                *env = strv_push(*env, xstrdup(l));
+        }
+        return 0;
+}
 
 /* Parses create/run options; returns argv index of IMAGE, or a negative exit status. */
 static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
@@ -60,12 +100,19 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"cpus", required_argument, NULL, 'C'},
             {"label", required_argument, NULL, 'l'},
             {"stop-signal", required_argument, NULL, 'S'},
+            {"read-only", no_argument, NULL, 'O'},
+            {"cap-add", required_argument, NULL, 'A'},
+            {"cap-drop", required_argument, NULL, 'D'},
+            {"tmpfs", required_argument, NULL, 'T'},
+            {"ulimit", required_argument, NULL, 'U'},
+            {"env-file", required_argument, NULL, 'F'},
             {"network", required_argument, NULL, 'n'},
             {"net", required_argument, NULL, 'n'},
             {"help", no_argument, NULL, 'H'},
             {},
         };
-        /* owned[0]: env, [1]: volumes, [2]: labels, [3]: entrypoint */
+        /* owned[0]: env, [1]: volumes, [2]: labels, [3]: entrypoint, [4]: cap-add,
+         * [5]: cap-drop, [6]: tmpfs, [7]: ulimits, [8]: env from --env-file */
         int c;
         while ((c = getopt_long(argc, argv, "+ditN:e:w:u:h:v:m:l:", opts, NULL)) != -1) {
                 switch (c) {
@@ -128,6 +175,29 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                 case 'l':
                         owned[2] = strv_push(owned[2], xstrdup(optarg));
                         break;
+                case 'O':
+                        o->read_only = true;
+                        break;
+                case 'A':
+                        owned[4] = strv_push(owned[4], xstrdup(optarg));
+                        break;
+                case 'D':
+                        owned[5] = strv_push(owned[5], xstrdup(optarg));
+                        break;
+                case 'T':
+                        owned[6] = strv_push(owned[6], xstrdup(optarg));
+                        break;
+                case 'U':
+                        owned[7] = strv_push(owned[7], xstrdup(optarg));
+                        break;
+                case 'F': {
+                        struct error err = {0};
+                        if (read_env_file(optarg, &owned[8], &err) < 0) {
+                                husk_fail(ctx, &err);
+                                return -HUSK_EXIT_USAGE;
+                        }
+                        break;
+                }
                 case 'S':
                         if (engine_parse_signal(optarg) < 0)
                                 return -husk_usage_error(ctx, "--stop-signal '%s': unknown signal",
@@ -156,17 +226,18 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                 return -husk_usage_error(ctx, "want an IMAGE");
         o->image = argv[optind];
         o->cmd = argv + optind + 1;
-        o->env = owned[0];
+        /* As docker: --env-file first, -e after (and over it). */
+        for (char **kv = owned[0]; kv && *kv; kv++)
+                owned[8] = strv_push(owned[8], xstrdup(*kv));
+        o->env = owned[8];
+        o->cap_add = owned[4];
+        o->cap_drop = owned[5];
+        o->tmpfs = owned[6];
+        o->ulimits = owned[7];
         o->volumes = owned[1];
         o->labels = owned[2];
         o->entrypoint = owned[3];
         return optind;
-}
-
-static void free_owned(char ***owned)
-{
-        for (int i = 0; i < 4; i++)
-                strv_free(owned[i]);
 }
 
 /* Exit status for a start that failed, as docker: 126 cannot execute, 127 not found. */
@@ -340,7 +411,7 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
 {
         struct ctr_create_opts o = {0};
         bool detach = false;
-        char **owned[4] = {0};
+        char **owned[N_OWNED] = {0};
         int r = parse_create(ctx, argc, argv, run, &o, &detach, owned);
         if (r < 0) {
                 free_owned(owned);

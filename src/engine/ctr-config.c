@@ -6,11 +6,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/json.h"
 #include "core/safepath.h"
 #include "core/util.h"
+#include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -175,6 +177,71 @@ static int parse_volume(const char *spec, char **ret_bind, struct error *err)
         return 0;
 }
 
+/* "chown", "CAP_CHOWN" -> "CAP_CHOWN"; "ALL" stays; NULL when unknown. */
+static char *cap_name(const char *s)
+{
+        if (strcasecmp(s, "ALL") == 0)
+                return xstrdup("ALL");
+        _cleanup_free_ char *n =
+            strncasecmp(s, "CAP_", 4) == 0 ? xstrdup(s) : xasprintf("CAP_%s", s);
+        for (char *p = n; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+        if (spec_cap_from_name(n) < 0)
+                return NULL;
+        return TAKE_PTR(n);
+}
+
+static const char *const ulimit_names[] = {
+    "core",  "cpu", "data",   "fsize",  "locks",      "memlock", "msgqueue", "nice", "nofile",
+    "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",   "as",       NULL,
+};
+
+/* NAME=SOFT[:HARD] into {"Name", "Soft", "Hard"}. */
+static int parse_ulimit(const char *spec, struct json_object **ret, struct error *err)
+{
+        const char *eq = strchr(spec, '=');
+        _cleanup_free_ char *name = eq ? xstrndup(spec, (size_t)(eq - spec)) : NULL;
+        if (!name || !strv_contains((char *const *)ulimit_names, name))
+                return error_msg(err, -EINVAL,
+                                 "ulimit '%s': want NAME=SOFT[:HARD] with NAME one of nofile, "
+                                 "nproc, core, memlock, stack, ...",
+                                 spec);
+        _cleanup_free_ char *soft = xstrdup(eq + 1);
+        char *hard = strchr(soft, ':');
+        if (hard)
+                *hard++ = '\0';
+        int64_t s, h;
+        if (parse_i64(soft, &s) < 0 || (hard && parse_i64(hard, &h) < 0) || s < -1)
+                return error_msg(err, -EINVAL, "ulimit '%s': the limits must be numbers", spec);
+        if (!hard)
+                h = s;
+        if (s >= 0 && h >= 0 && s > h)
+                return error_msg(err, -EINVAL, "ulimit '%s': soft limit above the hard limit",
+                                 spec);
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "Name", json_object_new_string(name));
+        json_object_object_add(o, "Soft", json_object_new_int64(s));
+        json_object_object_add(o, "Hard", json_object_new_int64(h));
+        *ret = o;
+        return 0;
+}
+
+static int cap_list(char *const *in, const char *what, struct json_object **ret, struct error *err)
+{
+        struct json_object *a = json_object_new_array();
+        for (char *const *c = in; c && *c; c++) {
+                char *n = cap_name(*c);
+                if (!n) {
+                        json_object_put(a);
+                        return error_msg(err, -EINVAL, "%s '%s': unknown capability", what, *c);
+                }
+                json_object_array_add(a, json_object_new_string(n));
+                free(n);
+        }
+        *ret = a;
+        return 0;
+}
+
 int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts *o, const char *id,
                     const char *image_name, struct json_object **ret, struct error *err)
 {
@@ -253,6 +320,33 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(hc, "Memory", json_object_new_int64(o->memory));
         add(hc, "NanoCpus", json_object_new_int64(o->nano_cpus));
         add(hc, "PidsLimit", json_object_new_int64(o->pids_limit));
+        add(hc, "ReadonlyRootfs", json_object_new_boolean(o->read_only));
+        struct json_object *a = NULL;
+        int r = cap_list(o->cap_add, "--cap-add", &a, err);
+        if (r < 0)
+                return r;
+        add(hc, "CapAdd", a);
+        if ((r = cap_list(o->cap_drop, "--cap-drop", &a, err)) < 0)
+                return r;
+        add(hc, "CapDrop", a);
+        struct json_object *tmpfs = json_object_new_object();
+        add(hc, "Tmpfs", tmpfs);
+        for (char *const *t = o->tmpfs; t && *t; t++) {
+                const char *colon = strchr(*t, ':');
+                _cleanup_free_ char *path =
+                    colon ? xstrndup(*t, (size_t)(colon - *t)) : xstrdup(*t);
+                if (path[0] != '/')
+                        return error_msg(err, -EINVAL, "tmpfs '%s': the path must be absolute", *t);
+                add(tmpfs, path, json_object_new_string(colon ? colon + 1 : ""));
+        }
+        struct json_object *ul = json_object_new_array();
+        add(hc, "Ulimits", ul);
+        for (char *const *u = o->ulimits; u && *u; u++) {
+                struct json_object *one = NULL;
+                if ((r = parse_ulimit(*u, &one, err)) < 0)
+                        return r;
+                json_object_array_add(ul, one);
+        }
         *ret = TAKE_PTR(holder);
         return 0;
 }
@@ -295,6 +389,46 @@ static const char *const masked_paths[] = {
 static const char *const readonly_paths[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
 };
+
+/* Docker's default set, plus CapAdd, minus CapDrop ("ALL" in either). */
+static char **effective_caps(struct json_object *hc)
+{
+        char **set = NULL;
+        bool all_add = false, all_drop = false;
+        struct json_object *add_l = jfield(hc, "CapAdd"), *drop_l = jfield(hc, "CapDrop");
+        for (size_t i = 0; add_l && i < json_object_array_length(add_l); i++)
+                all_add |=
+                    !strcmp(json_object_get_string(json_object_array_get_idx(add_l, i)), "ALL");
+        for (size_t i = 0; drop_l && i < json_object_array_length(drop_l); i++)
+                all_drop |=
+                    !strcmp(json_object_get_string(json_object_array_get_idx(drop_l, i)), "ALL");
+        if (all_add) {
+                for (int c = 0; c <= spec_cap_last(); c++)
+                        if (spec_cap_name(c))
+                                set = strv_push(set, xstrdup(spec_cap_name(c)));
+        } else if (!all_drop) {
+                for (size_t i = 0; default_caps[i]; i++)
+                        set = strv_push(set, xstrdup(default_caps[i]));
+        }
+        for (size_t i = 0; !all_add && add_l && i < json_object_array_length(add_l); i++) {
+                const char *c = json_object_get_string(json_object_array_get_idx(add_l, i));
+                if (!strv_contains(set, c))
+                        set = strv_push(set, xstrdup(c));
+        }
+        for (size_t i = 0; !all_drop && drop_l && i < json_object_array_length(drop_l); i++) {
+                const char *c = json_object_get_string(json_object_array_get_idx(drop_l, i));
+                size_t o = 0;
+                for (size_t j = 0; set && set[j]; j++) {
+                        if (strcmp(set[j], c) == 0)
+                                free(set[j]);
+                        else
+                                set[o++] = set[j];
+                }
+                if (set)
+                        set[o] = NULL;
+        }
+        return set;
+}
 
 static struct json_object *mount(const char *dest, const char *type, const char *source,
                                  const char *const *options)
@@ -481,19 +615,38 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
         add(p, "args", str_array(args));
         add(p, "env", str_array(env));
         add(p, "cwd", json_object_new_string(wd && *wd ? wd : "/"));
+        _cleanup_strv_ char **capset = effective_caps(hc);
         struct json_object *caps = json_object_new_object();
-        add(caps, "bounding", str_array((char *const *)default_caps));
+        add(caps, "bounding", str_array(capset));
         /* As docker: a non-root user starts with no effective capabilities. */
-        static const char *const none[] = {NULL};
-        const char *const *eff = uid == 0 ? default_caps : none;
-        add(caps, "effective", str_array((char *const *)eff));
-        add(caps, "permitted", str_array((char *const *)eff));
+        add(caps, "effective", str_array(uid == 0 ? capset : NULL));
+        add(caps, "permitted", str_array(uid == 0 ? capset : NULL));
         add(p, "capabilities", caps);
+        struct json_object *ulimits = jfield(hc, "Ulimits");
+        if (ulimits && json_object_array_length(ulimits) > 0) {
+                /* Only what the user asked for: the rest is inherited, never above the host's. */
+                struct json_object *rl = json_object_new_array();
+                for (size_t i = 0; i < json_object_array_length(ulimits); i++) {
+                        struct json_object *u = json_object_array_get_idx(ulimits, i);
+                        _cleanup_free_ char *type = xasprintf("RLIMIT_%s", jstr(u, "Name"));
+                        for (char *c = type; *c; c++)
+                                *c = (char)toupper((unsigned char)*c);
+                        struct json_object *o = json_object_new_object();
+                        add(o, "type", json_object_new_string(type));
+                        int64_t sv = json_object_get_int64(jfield(u, "Soft"));
+                        int64_t hv = json_object_get_int64(jfield(u, "Hard"));
+                        add(o, "soft", json_object_new_uint64(sv < 0 ? UINT64_MAX : (uint64_t)sv));
+                        add(o, "hard", json_object_new_uint64(hv < 0 ? UINT64_MAX : (uint64_t)hv));
+                        json_object_array_add(rl, o);
+                }
+                add(p, "rlimits", rl);
+        }
         add(p, "noNewPrivileges", json_object_new_boolean(false));
 
         struct json_object *root = json_object_new_object();
         add(root, "path", json_object_new_string(rootfs));
-        add(root, "readonly", json_object_new_boolean(false));
+        struct json_object *ro = jfield(hc, "ReadonlyRootfs");
+        add(root, "readonly", json_object_new_boolean(ro && json_object_get_boolean(ro)));
         add(s, "root", root);
         add(s, "hostname", json_object_new_string(hostname ? hostname : ""));
 
@@ -514,6 +667,28 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
                 if (mode)
                         *mode++ = '\0';
                 json_object_array_add(mounts, bind_mount(dest, b, mode && !strcmp(mode, "ro")));
+        }
+        struct json_object *tmpfs = jfield(hc, "Tmpfs");
+        if (tmpfs) {
+                json_object_object_foreach(tmpfs, dest, optv)
+                {
+                        /* Docker's tmpfs defaults, then the user's options. */
+                        struct json_object *m = json_object_new_object();
+                        add(m, "destination", json_object_new_string(dest));
+                        add(m, "type", json_object_new_string("tmpfs"));
+                        add(m, "source", json_object_new_string("tmpfs"));
+                        struct json_object *opts = json_object_new_array();
+                        static const char *const defaults[] = {"nosuid", "nodev", "noexec"};
+                        for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+                                json_object_array_add(opts, json_object_new_string(defaults[i]));
+                        _cleanup_free_ char *extra = xstrdup(json_object_get_string(optv));
+                        char *save = NULL;
+                        for (char *t = strtok_r(extra, ",", &save); t;
+                             t = strtok_r(NULL, ",", &save))
+                                json_object_array_add(opts, json_object_new_string(t));
+                        add(m, "options", opts);
+                        json_object_array_add(mounts, m);
+                }
         }
         add(s, "mounts", mounts);
 

@@ -40,6 +40,10 @@ struct ctr_create_opts {
         char *const *env;     /* K=V, or K alone to take it from husk's environment */
         char *const *volumes; /* HOST:CTR[:ro|:rw] */
         char *const *labels;  /* K=V */
+        char *const *cap_add, *const *cap_drop; /* "NET_ADMIN", "CAP_CHOWN", "ALL" */
+        char *const *tmpfs;                     /* PATH[:OPTIONS] */
+        char *const *ulimits;                   /* NAME=SOFT[:HARD] */
+        bool read_only;
         const char *workdir, *user, *hostname, *stop_signal;
         int64_t memory;     /* bytes, 0 = none */
         int64_t pids_limit; /* 0 = none */

@@ -1,4 +1,5 @@
 """husk run / create / start: what the container sees from inside, exit codes, stdio."""
+import json
 import os
 import re
 import subprocess
@@ -210,3 +211,37 @@ def test_closed_stdout_ends_the_cli_not_the_container(husk):
     assert r.stdout.split() == ["y", "141"], r
     assert husk.inspect("y")["State"]["Running"]
     husk.run("rm", "-f", "y")
+
+
+def test_read_only_tmpfs_caps_ulimit_env_file(husk, tmp_path):
+    envf = tmp_path / "env"
+    envf.write_text("# a comment\nA=1\n\nB=from-file\n")
+    out = husk.out("run", "--rm", "--env-file", envf, "-e", "B=flag", "--read-only",
+                   "--tmpfs", "/scratch:size=1m", "--cap-drop", "chown", "--cap-add",
+                   "SYS_ADMIN", "--ulimit", "nofile=1000:2000", "busybox", "sh", "-c",
+                   "echo $A $B; touch /x 2>&1; touch /scratch/y && echo tmpfs-ok;"
+                   " grep CapEff /proc/self/status; ulimit -n; ulimit -Hn;"
+                   " grep ' /scratch ' /proc/mounts")
+    lines = out.splitlines()
+    assert lines[0] == "1 flag"
+    assert "Read-only file system" in lines[1]
+    assert lines[2] == "tmpfs-ok"
+    eff = int(lines[3].split()[1], 16)
+    assert not eff & (1 << 0) and eff & (1 << 21)  # CAP_CHOWN dropped, CAP_SYS_ADMIN added
+    assert lines[4:6] == ["1000", "2000"]
+    assert "size=1024k" in lines[6] and "noexec" in lines[6]
+    caps = husk.out("run", "--rm", "--cap-drop", "ALL", "busybox", "grep", "CapEff",
+                    "/proc/self/status")
+    assert caps.split()[1] == "0000000000000000"
+    hc = json.loads(husk.out("create", "--cap-add", "net_admin", "busybox", "true") and
+                    husk.out("inspect", husk.ids()[0]))[0]["HostConfig"]
+    assert hc["CapAdd"] == ["CAP_NET_ADMIN"]
+    # Asked for more than the host allows: a clear error, nothing left.
+    r = husk.fail("run", "--rm", "--ulimit", "nofile=%d" % (1 << 30), "busybox", "true")
+    assert "RLIMIT_NOFILE" in r.stderr
+    assert "unknown capability" in husk.fail("run", "--cap-add", "NOPE", "busybox",
+                                             "true").stderr
+    assert "ulimit 'bogus=1'" in husk.fail("run", "--ulimit", "bogus=1", "busybox",
+                                           "true").stderr
+    assert "--env-file '/nonexistent-env'" in husk.fail("run", "--env-file", "/nonexistent-env",
+                                                        "busybox", "true").stderr
