@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "engine/engine.h"
+#include "image/image.h"
 
 /* Runs fn on each CONTAINER argument, printing the argument on success (as docker). */
 static int each(struct husk_ctx *ctx, struct engine *e, int argc, char **argv,
@@ -141,6 +142,169 @@ int cmd_rm(struct husk_ctx *ctx, int argc, char **argv)
         return r ? r : each(ctx, e, argc, argv, do_rm, &force, true);
 }
 
+/* ---------------------------------------------------------------- restart, pause */
+
+static int do_restart(struct engine *e, const struct ctr *c, void *arg, struct error *err)
+{
+        int r = engine_stop(e, c, *(int *)arg, err);
+        if (r == 0)
+                r = engine_start(e, c->id, NULL, false, 0, 0, err);
+        return r;
+}
+
+int cmd_restart(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {}};
+        int timeout = -1, c;
+        while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+                int64_t n;
+                if (c == 't') {
+                        if (parse_i64(optarg, &n) < 0 || n < 0 || n > 86400)
+                                return husk_usage_error(ctx, "--time '%s': want seconds", optarg);
+                        timeout = (int)n;
+                } else if (c == 'h') {
+                        printf("Usage: husk restart [-t SECONDS] CONTAINER...\n\nStop (if "
+                               "running) and start containers again.\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (optind >= argc)
+                return husk_usage_error(ctx, "want at least one CONTAINER");
+        _cleanup_engine_ struct engine *e = NULL;
+        int r = open_engine(ctx, &e);
+        return r ? r : each(ctx, e, argc, argv, do_restart, &timeout, true);
+}
+
+static int do_pause(struct engine *e, const struct ctr *c, void *arg, struct error *err)
+{
+        return engine_pause(e, c, *(bool *)arg, err);
+}
+
+static int pause_cmd(struct husk_ctx *ctx, int argc, char **argv, bool pause)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {}};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: husk %s CONTAINER...\n\n%s all processes of "
+                               "containers (the cgroup freezer).\n",
+                               pause ? "pause" : "unpause", pause ? "Freeze" : "Thaw");
+                        return 0;
+                }
+                return husk_bad_option(ctx);
+        }
+        if (optind >= argc)
+                return husk_usage_error(ctx, "want at least one CONTAINER");
+        _cleanup_engine_ struct engine *e = NULL;
+        int r = open_engine(ctx, &e);
+        return r ? r : each(ctx, e, argc, argv, do_pause, &pause, true);
+}
+
+int cmd_pause(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return pause_cmd(ctx, argc, argv, true);
+}
+
+int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return pause_cmd(ctx, argc, argv, false);
+}
+
+/* ---------------------------------------------------------------- rename, prune */
+
+int cmd_rename(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {}};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: husk rename CONTAINER NEW_NAME\n\nRename a "
+                               "container.\n");
+                        return 0;
+                }
+                return husk_bad_option(ctx);
+        }
+        if (argc - optind != 2)
+                return husk_usage_error(ctx, "want CONTAINER and NEW_NAME");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[optind], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        int r = ctr_rename(e->store->db, ct.id, argv[optind + 1], &err);
+        ctr_free(&ct);
+        return r < 0 ? husk_fail(ctx, &err) : 0;
+}
+
+static bool confirm_prune(void)
+{
+        fprintf(stderr, "WARNING! This will remove all stopped containers.\nAre you sure you "
+                        "want to continue? [y/N] ");
+        char line[16];
+        return fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y');
+}
+
+int cmd_container(struct husk_ctx *ctx, int argc, char **argv)
+{
+        if (argc < 2 || strcmp(argv[1], "prune") != 0) {
+                if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+                        printf("Usage: husk container prune [-f]\n");
+                        return 0;
+                }
+                return husk_usage_error(ctx, "want a subcommand: prune");
+        }
+        static const struct option opts[] = {
+            {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
+        bool force = false;
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc - 1, argv + 1, "fh", opts, NULL)) != -1) {
+                if (c == 'f') {
+                        force = true;
+                } else if (c == 'h') {
+                        printf("Usage: husk container prune [-f]\n\nRemove all stopped "
+                               "containers.\n");
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (!force && !confirm_prune())
+                return 0;
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr *l = NULL;
+        size_t n = 0;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            ctr_list(e->store->db, &l, &n, &err) < 0)
+                return husk_fail(ctx, &err);
+        int status = 0;
+        bool header = false;
+        for (size_t i = 0; i < n; i++) {
+                bool gone = false;
+                if (engine_refresh(e, &l[i], &gone, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (gone || strcmp(l[i].state, "running") == 0 || l[i].owner_pid > 0)
+                        continue;
+                if (engine_remove(e, &l[i], false, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (!header)
+                        printf("Deleted Containers:\n");
+                header = true;
+                printf("%s\n", l[i].id);
+        }
+        ctr_free_array(l, n);
+        return status;
+}
+
 /* ---------------------------------------------------------------- wait */
 
 static int do_wait(struct engine *e, const struct ctr *c, void *arg, struct error *err)
@@ -187,7 +351,7 @@ static void format_time(int64_t ns, char *buf, size_t len)
         snprintf(buf, len, "%s.%09lldZ", base, (long long)(ns % 1000000000LL));
 }
 
-static void status_text(const struct ctr *c, int64_t now, char *buf, size_t len)
+static void status_text(const struct ctr *c, bool paused, int64_t now, char *buf, size_t len)
 {
         char since[64];
         if (strcmp(c->state, "running") == 0) {
@@ -195,7 +359,7 @@ static void status_text(const struct ctr *c, int64_t now, char *buf, size_t len)
                 size_t l = strlen(since);
                 if (l > 4 && strcmp(since + l - 4, " ago") == 0)
                         since[l - 4] = '\0';
-                snprintf(buf, len, "Up %s", since);
+                snprintf(buf, len, "Up %s%s", since, paused ? " (Paused)" : "");
         } else if (strcmp(c->state, "exited") == 0) {
                 format_since(c->finished / 1000000000LL, now / 1000000000LL, since, sizeof(since));
                 snprintf(buf, len, "Exited (%d) %s", c->exit_code, since);
@@ -231,7 +395,7 @@ static char *command_text(struct json_object *cfg, bool trunc)
         return trunc ? xasprintf("\"%s\"", s) : TAKE_PTR(s);
 }
 
-static struct json_object *ps_row(const struct ctr *c, bool trunc, int64_t now)
+static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, int64_t now)
 {
         _cleanup_json_ struct json_object *doc = NULL;
         struct error ign = {0};
@@ -252,9 +416,9 @@ static struct json_object *ps_row(const struct ctr *c, bool trunc, int64_t now)
         json_object_object_add(o, "RunningFor", json_object_new_string(buf));
         format_time(c->created, created, sizeof(created));
         json_object_object_add(o, "CreatedAt", json_object_new_string(created));
-        status_text(c, now, buf, sizeof(buf));
+        status_text(c, paused, now, buf, sizeof(buf));
         json_object_object_add(o, "Status", json_object_new_string(buf));
-        json_object_object_add(o, "State", json_object_new_string(c->state));
+        json_object_object_add(o, "State", json_object_new_string(paused ? "paused" : c->state));
         json_object_object_add(o, "Ports", json_object_new_string(""));
         json_object_object_add(o, "Names", json_object_new_string(c->name));
         json_object_object_add(o, "Labels",
@@ -331,7 +495,7 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
                         printf(trunc ? "%.12s\n" : "%s\n", l[i].id);
                         continue;
                 }
-                rows[nr++] = ps_row(&l[i], trunc, now);
+                rows[nr++] = ps_row(&l[i], engine_is_paused(e, &l[i]), trunc, now);
         }
         ctr_free_array(l, n);
         int r = 0;
@@ -389,9 +553,10 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
         json_object_object_add(o, "Args", args);
         struct json_object *st = json_object_new_object();
         bool running = strcmp(c->state, "running") == 0;
-        json_object_object_add(st, "Status", json_object_new_string(c->state));
+        bool paused = engine_is_paused(e, c);
+        json_object_object_add(st, "Status", json_object_new_string(paused ? "paused" : c->state));
         json_object_object_add(st, "Running", json_object_new_boolean(running));
-        json_object_object_add(st, "Paused", json_object_new_boolean(false));
+        json_object_object_add(st, "Paused", json_object_new_boolean(paused));
         json_object_object_add(st, "Restarting", json_object_new_boolean(false));
         json_object_object_add(st, "OOMKilled", json_object_new_boolean(false));
         json_object_object_add(st, "Dead", json_object_new_boolean(false));
@@ -474,6 +639,14 @@ int cmd_inspect(struct husk_ctx *ctx, int argc, char **argv)
                 if (engine_lookup(e, argv[i], &ct, &err) < 0) {
                         /* As docker: a name that is no container may be an image. */
                         if (err.code == -ENOENT && argc - optind == 1) {
+                                struct image img = {0};
+                                int found = image_lookup(e->store, argv[i], &img, NULL, &err);
+                                image_free(&img);
+                                if (found < 0) {
+                                        error_msg(&err, -ENOENT, "no such container or image: %s",
+                                                  argv[i]);
+                                        return husk_fail(ctx, &err);
+                                }
                                 engine_close(TAKE_PTR(e));
                                 optind = 0;
                                 return cmd_image_inspect(ctx, argc, argv);

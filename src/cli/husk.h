@@ -60,3 +60,8 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_inspect(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_restart(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_container(struct husk_ctx *ctx, int argc, char **argv);

@@ -17,6 +17,7 @@
 
 static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
+    {"container", cmd_container, "Manage containers (prune)"},
     {"create", cmd_create, "Create a container"},
     {"exec", cmd_exec, "Run a command in a running container"},
     {"history", cmd_history, "Show the history of an image"},
@@ -28,7 +29,10 @@ static const struct husk_command commands[] = {
     {"kill", cmd_kill, "Send a signal to containers"},
     {"load", cmd_load, "Load images from a docker-archive or oci-archive tar"},
     {"logs", cmd_logs, "Show a container's output"},
+    {"pause", cmd_pause, "Freeze all processes of containers"},
     {"ps", cmd_ps, "List containers"},
+    {"rename", cmd_rename, "Rename a container"},
+    {"restart", cmd_restart, "Restart containers"},
     {"rm", cmd_rm, "Remove containers"},
     {"rmi", cmd_rmi, "Remove images"},
     {"run", cmd_run, "Create and start a container"},
@@ -37,6 +41,7 @@ static const struct husk_command commands[] = {
     {"stop", cmd_stop, "Stop containers"},
     {"system", cmd_system, "Manage husk (df)"},
     {"tag", cmd_tag, "Give an image another name"},
+    {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
     {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };
 

@@ -340,6 +340,30 @@ int ctr_update(struct db *db, const struct ctr *c, struct error *err)
         return 0;
 }
 
+int ctr_rename(struct db *db, const char *id, const char *name, struct error *err)
+{
+        int r = ctr_check_name(name, err);
+        if (r < 0)
+                return r;
+        if (name[0] == '/')
+                name++;
+        if ((r = db_begin(db, err)) < 0)
+                return r;
+        _cleanup_free_ char *owner = NULL;
+        r = name_owner(db, name, &owner, err);
+        if (r > 0)
+                r = error_msg(err, -EEXIST,
+                              "the container name '/%s' is already in use by container '%s'", name,
+                              owner);
+        if (r == 0)
+                r = db_run(db, "UPDATE containers SET name = ?2 WHERE id = ?1", err, 2, id, name);
+        if (r < 0) {
+                db_rollback(db);
+                return r;
+        }
+        return db_commit(db, err);
+}
+
 int ctr_delete(struct db *db, const char *id, struct error *err)
 {
         return db_run(db, "DELETE FROM containers WHERE id = ?1", err, 1, id);

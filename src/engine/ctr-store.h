@@ -56,5 +56,7 @@ int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err);
 /* Writes back state, times, exit code, error, pids of c. -ENOENT when the row is gone. */
 int ctr_update(struct db *db, const struct ctr *c, struct error *err);
 int ctr_delete(struct db *db, const char *id, struct error *err);
+/* Renames; -EEXIST when the new name is taken. */
+int ctr_rename(struct db *db, const char *id, const char *name, struct error *err);
 /* How many containers use the image. */
 int ctr_count_by_image(struct db *db, const char *image_id, int *ret, struct error *err);

@@ -24,6 +24,7 @@
 #include "engine/ctr-config.h"
 #include "image/fsutil.h"
 #include "image/image.h"
+#include "runtime/container-cgroup.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
 
@@ -463,6 +464,34 @@ int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int
 }
 
 /* ---------------------------------------------------------------- stop, kill, wait, rm */
+
+bool engine_is_paused(struct engine *e, const struct ctr *c)
+{
+        if (strcmp(c->state, "running") != 0)
+                return false;
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(state_freep) struct container_state *st = NULL;
+        struct error ign = {0};
+        return state_open_root(e->rt_root, &rootfd, &ign) == 0 &&
+               state_load(rootfd, c->id, false, &st, &ign) == 0 &&
+               state_status(st) == STATUS_PAUSED;
+}
+
+int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        bool paused = engine_is_paused(e, c);
+        if (pause && paused)
+                return error_msg(err, -EALREADY, "container %s is already paused", c->name);
+        if (!pause && !paused)
+                return error_msg(err, -EINVAL, "container %s is not paused", c->name);
+        int r = pause ? container_pause(e->rt_root, c->id, err)
+                      : container_resume(e->rt_root, c->id, err);
+        if (r < 0)
+                return error_wrap(err, r, "%s container %s", pause ? "pause" : "unpause", c->name);
+        return 0;
+}
 
 int engine_kill(struct engine *e, const struct ctr *c, int sig, struct error *err)
 {

@@ -80,6 +80,11 @@ int engine_wait(struct engine *e, const char *id, int *ret_code, struct error *e
 /* Removes a container; running ones only with force (then killed first). */
 int engine_remove(struct engine *e, const struct ctr *c, bool force, struct error *err);
 
+/* Freezes / thaws a running container's processes (the cgroup freezer). */
+int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err);
+/* Whether a running container is frozen right now. */
+bool engine_is_paused(struct engine *e, const struct ctr *c);
+
 /* Parses a signal name or number ("TERM", "SIGKILL", "9"); -1 when unknown. */
 int engine_parse_signal(const char *s);
 /* The k8s-file log of a container. */

@@ -291,3 +291,38 @@ def test_system_df_counts_containers(husk):
     assert rows["Containers"][1:3] == ["2", "1"], rows
     assert rows["Containers"][3].endswith("kB") and float(rows["Containers"][3][:-2]) >= 300
     assert rows["Images"][1:3] == ["1", "1"] and rows["Images"][4] == "0B"
+
+
+def read_counter(husk, name):
+    return int(husk.out("exec", name, "cat", "/tmp/c").strip() or 0)
+
+
+def test_pause_unpause_rename_restart_prune(husk):
+    husk.run("run", "-d", "--name", "p1", "busybox", "sh", "-c",
+             "i=0; while true; do i=$((i+1)); echo $i > /tmp/c; sleep 0.05; done")
+    husk.wait_for(lambda: husk.run("exec", "p1", "cat", "/tmp/c", check=False).returncode == 0,
+                  what="counter")
+    assert husk.out("pause", "p1") == "p1\n"
+    st = husk.inspect("p1")["State"]
+    assert st["Status"] == "paused" and st["Paused"] is True and st["Running"] is True
+    assert "(Paused)" in husk.out("ps")
+    cid = husk.inspect("p1")["Id"]
+    frozen = open([d for d in __import__("conftest").cgroup_dirs(cid)
+                   if "freezer" in str(d)][0] / "freezer.state").read().strip()
+    assert frozen == "FROZEN"
+    assert "already paused" in husk.fail("pause", "p1").stderr
+    husk.run("unpause", "p1")
+    before = read_counter(husk, "p1")
+    husk.wait_for(lambda: read_counter(husk, "p1") > before, what="counting again")
+    assert "is not paused" in husk.fail("unpause", "p1").stderr
+    husk.run("rename", "p1", "p2")
+    assert husk.inspect("p2")["Name"] == "/p2"
+    husk.run("create", "--name", "taken", "busybox", "true")
+    assert "already in use" in husk.fail("rename", "p2", "taken").stderr
+    pid = husk.inspect("p2")["State"]["Pid"]
+    husk.run("restart", "-t", "0", "p2")
+    st = husk.inspect("p2")["State"]
+    assert st["Running"] and st["Pid"] != pid
+    out = husk.out("container", "prune", "-f")
+    assert out.startswith("Deleted Containers:\n") and husk.inspect("p2")["State"]["Running"]
+    assert "no such container or image: taken" in husk.fail("inspect", "taken").stderr
