@@ -297,6 +297,7 @@ def read_counter(husk, name):
     return int(husk.out("exec", name, "cat", "/tmp/c").strip() or 0)
 
 
+@pytest.mark.asan
 def test_pause_unpause_rename_restart_prune(husk):
     husk.run("run", "-d", "--name", "p1", "busybox", "sh", "-c",
              "i=0; while true; do i=$((i+1)); echo $i > /tmp/c; sleep 0.05; done")

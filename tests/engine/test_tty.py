@@ -78,6 +78,7 @@ def test_run_it_size_input_exit_and_restore(husk):
         t.close()
 
 
+@pytest.mark.asan
 def test_exec_it(husk):
     husk.run("run", "-d", "--name", "tt", "busybox", "sleep", "60")
     t = Pty(20, 70)
