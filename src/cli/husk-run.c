@@ -39,6 +39,7 @@ static const char create_help[] =
     "  -l, --label K=V           set a label\n"
     "      --stop-signal SIG     signal for stop (default: the image's, or SIGTERM)\n"
     "      --read-only           mount the container's root read-only\n"
+    "      --init                run catatonit as pid 1 (reaps, forwards signals)\n"
     "      --tmpfs PATH[:OPTS]   mount a tmpfs (nosuid,nodev,noexec + OPTS)\n"
     "      --cap-add CAP         add a capability to docker's default set (ALL)\n"
     "      --cap-drop CAP        drop a capability from it (ALL)\n"
@@ -101,6 +102,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"label", required_argument, NULL, 'l'},
             {"stop-signal", required_argument, NULL, 'S'},
             {"read-only", no_argument, NULL, 'O'},
+            {"init", no_argument, NULL, 'I'},
             {"cap-add", required_argument, NULL, 'A'},
             {"cap-drop", required_argument, NULL, 'D'},
             {"tmpfs", required_argument, NULL, 'T'},
@@ -177,6 +179,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         break;
                 case 'O':
                         o->read_only = true;
+                        break;
+                case 'I':
+                        o->init = true;
                         break;
                 case 'A':
                         owned[4] = strv_push(owned[4], xstrdup(optarg));

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/json.h"
 #include "core/safepath.h"
@@ -242,6 +243,19 @@ static int cap_list(char *const *in, const char *what, struct json_object **ret,
         return 0;
 }
 
+const char *ctr_init_binary(void)
+{
+        static const char *const candidates[] = {
+            "/usr/bin/catatonit",
+            "/usr/libexec/podman/catatonit",
+            "/usr/bin/tini-static",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(candidates); i++)
+                if (access(candidates[i], X_OK) == 0)
+                        return candidates[i];
+        return NULL;
+}
+
 int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts *o, const char *id,
                     const char *image_name, struct json_object **ret, struct error *err)
 {
@@ -321,6 +335,11 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(hc, "NanoCpus", json_object_new_int64(o->nano_cpus));
         add(hc, "PidsLimit", json_object_new_int64(o->pids_limit));
         add(hc, "ReadonlyRootfs", json_object_new_boolean(o->read_only));
+        if (o->init && !ctr_init_binary())
+                return error_msg(err, -ENOENT,
+                                 "--init: no catatonit or tini-static on this host (apt-get "
+                                 "install catatonit)");
+        add(hc, "Init", json_object_new_boolean(o->init));
         struct json_object *a = NULL;
         int r = cap_list(o->cap_add, "--cap-add", &a, err);
         if (r < 0)
@@ -583,6 +602,21 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
                 args = strv_push(args, xstrdup(*c));
         if (!args)
                 return error_msg(err, -EINVAL, "container '%.12s' has no command", id);
+        struct json_object *init = jfield(hc, "Init");
+        const char *init_bin = NULL;
+        if (init && json_object_get_boolean(init)) {
+                init_bin = ctr_init_binary();
+                if (!init_bin)
+                        return error_msg(err, -ENOENT,
+                                         "--init: no catatonit or tini-static on this host");
+                /* The init reaps and forwards signals to the command, as docker-init. */
+                char **with = strv_push(NULL, xstrdup("/dev/init"));
+                with = strv_push(with, xstrdup("--"));
+                for (char **a = args; *a; a++)
+                        with = strv_push(with, xstrdup(*a));
+                strv_free(args);
+                args = with;
+        }
         uint32_t uid = 0, gid = 0;
         _cleanup_free_ char *home = NULL;
         int r = ctr_resolve_user(rootfd, jstr(cfg, "User"), &uid, &gid, &home, err);
@@ -655,6 +689,8 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
         _cleanup_free_ char *hosts_file = xasprintf("%s/hosts", ctr_dir);
         json_object_array_add(mounts, bind_mount("/etc/hostname", hostname_file, false));
         json_object_array_add(mounts, bind_mount("/etc/hosts", hosts_file, false));
+        if (init_bin)
+                json_object_array_add(mounts, bind_mount("/dev/init", init_bin, true));
         struct json_object *binds = jfield(hc, "Binds");
         for (size_t i = 0; binds && i < json_object_array_length(binds); i++) {
                 _cleanup_free_ char *b =

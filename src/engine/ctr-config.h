@@ -33,6 +33,10 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
 int ctr_resolve_user(int rootfd, const char *spec, uint32_t *ret_uid, uint32_t *ret_gid,
                      char **ret_home, struct error *err);
 
+/* The init for --init: catatonit or tini-static (static, bound into the
+ * container at /dev/init). NULL when none is installed. */
+const char *ctr_init_binary(void);
+
 /* Parses "512m", "1g", "1024" (bytes) as docker's RAMInBytes; -EINVAL when bad. */
 int ctr_parse_bytes(const char *s, int64_t *ret);
 /* Parses "1.5" cpus into nano cpus. */

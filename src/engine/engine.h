@@ -44,6 +44,7 @@ struct ctr_create_opts {
         char *const *tmpfs;                     /* PATH[:OPTIONS] */
         char *const *ulimits;                   /* NAME=SOFT[:HARD] */
         bool read_only;
+        bool init; /* --init: catatonit (or tini-static) as pid 1 */
         const char *workdir, *user, *hostname, *stop_signal;
         int64_t memory;     /* bytes, 0 = none */
         int64_t pids_limit; /* 0 = none */

@@ -3,6 +3,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -245,3 +246,17 @@ def test_read_only_tmpfs_caps_ulimit_env_file(husk, tmp_path):
                                            "true").stderr
     assert "--env-file '/nonexistent-env'" in husk.fail("run", "--env-file", "/nonexistent-env",
                                                         "busybox", "true").stderr
+
+
+def test_init_reaps_and_forwards_signals(husk):
+    out = husk.out("run", "--rm", "--init", "busybox", "sh", "-c",
+                   "cat /proc/1/comm; echo $$; (sleep 0.1 &) ; sleep 0.3; ps -o stat,comm")
+    lines = out.splitlines()
+    assert lines[0] == "init" and lines[1] == "2"
+    assert not any(l.startswith("Z") for l in lines[2:]), out  # the orphan was reaped
+    husk.run("run", "-d", "--init", "--name", "in1", "busybox", "sleep", "60")
+    t = time.time()
+    husk.run("stop", "in1")  # pid 1 forwards SIGTERM: no 10 s wait for SIGKILL
+    assert time.time() - t < 5
+    st = husk.inspect("in1")
+    assert st["State"]["ExitCode"] == 143 and st["HostConfig"]["Init"] is True
