@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/format.h"
 #include "cli/husk.h"
@@ -211,6 +213,64 @@ int cmd_pause(struct husk_ctx *ctx, int argc, char **argv)
 int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv)
 {
         return pause_cmd(ctx, argc, argv, false);
+}
+
+/* ---------------------------------------------------------------- top */
+
+/* husk top CONTAINER [PS OPTIONS]: ps(1) (default -f) on the container's processes. */
+int cmd_top(struct husk_ctx *ctx, int argc, char **argv)
+{
+        if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+                printf("Usage: husk top CONTAINER [PS OPTIONS]\n\nShow the processes of a "
+                       "container (ps -f unless options are given).\n");
+                return 0;
+        }
+        if (argc < 2)
+                return husk_usage_error(ctx, "want a CONTAINER");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[1], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        int r = engine_pids(e, &ct, &pids, &n, &err);
+        ctr_free(&ct);
+        if (r < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_free_ char *list = xstrdup("");
+        for (size_t i = 0; i < n; i++) {
+                char *l = xasprintf("%s%s%d", list, i ? "," : "", (int)pids[i]);
+                free(list);
+                list = l;
+        }
+        _cleanup_strv_ char **args = strv_push(NULL, xstrdup("ps"));
+        if (argc > 2)
+                for (int i = 2; i < argc; i++)
+                        args = strv_push(args, xstrdup(argv[i]));
+        else
+                args = strv_push(args, xstrdup("-f"));
+        args = strv_push(args, xstrdup("-p"));
+        args = strv_push(args, xstrdup(n ? list : "0"));
+        fflush(stdout);
+        pid_t child = fork();
+        if (child < 0) {
+                error_sys(&err, -errno, "fork ps");
+                return husk_fail(ctx, &err);
+        }
+        if (child == 0) {
+                execvp("ps", args);
+                _exit(127);
+        }
+        int st = 0;
+        while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(st) || (WEXITSTATUS(st) != 0 && n > 0)) {
+                error_msg(&err, -EIO, "ps(1) failed");
+                return husk_fail(ctx, &err);
+        }
+        return 0;
 }
 
 /* ---------------------------------------------------------------- rename, prune */

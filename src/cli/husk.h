@@ -64,4 +64,5 @@ int cmd_restart(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_pause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_top(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_container(struct husk_ctx *ctx, int argc, char **argv);

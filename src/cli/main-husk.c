@@ -41,6 +41,7 @@ static const struct husk_command commands[] = {
     {"stop", cmd_stop, "Stop containers"},
     {"system", cmd_system, "Manage husk (df)"},
     {"tag", cmd_tag, "Give an image another name"},
+    {"top", cmd_top, "Show the processes of a container"},
     {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
     {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };

@@ -24,6 +24,7 @@
 #include "engine/ctr-config.h"
 #include "image/fsutil.h"
 #include "image/image.h"
+#include "runtime/cgroup.h"
 #include "runtime/container-cgroup.h"
 #include "runtime/container.h"
 #include "runtime/state.h"
@@ -464,6 +465,21 @@ int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int
 }
 
 /* ---------------------------------------------------------------- stop, kill, wait, rm */
+
+int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
+                struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(state_freep) struct container_state *st = NULL;
+        int r = state_open_root(e->rt_root, &rootfd, err);
+        if (r == 0)
+                r = state_load(rootfd, c->id, false, &st, err);
+        if (r == 0)
+                r = cgroup_pids(st->cgroup_dirs, ret, ret_n, err);
+        return r < 0 ? error_wrap(err, r, "processes of container %s", c->name) : 0;
+}
 
 bool engine_is_paused(struct engine *e, const struct ctr *c)
 {

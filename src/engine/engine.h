@@ -83,6 +83,9 @@ int engine_remove(struct engine *e, const struct ctr *c, bool force, struct erro
 
 /* Freezes / thaws a running container's processes (the cgroup freezer). */
 int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err);
+/* The host pids of a running container's processes (its cgroup), sorted. */
+int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
+                struct error *err);
 /* Whether a running container is frozen right now. */
 bool engine_is_paused(struct engine *e, const struct ctr *c);
 

@@ -327,3 +327,16 @@ def test_pause_unpause_rename_restart_prune(husk):
     out = husk.out("container", "prune", "-f")
     assert out.startswith("Deleted Containers:\n") and husk.inspect("p2")["State"]["Running"]
     assert "no such container or image: taken" in husk.fail("inspect", "taken").stderr
+
+
+def test_top(husk):
+    husk.run("run", "-d", "--name", "tp", "busybox", "sh", "-c", "sleep 100 & sleep 200")
+    husk.wait_for(lambda: "sleep 100" in husk.out("top", "tp"), what="both sleeps")
+    lines = husk.out("top", "tp").splitlines()
+    assert lines[0].split()[:3] == ["UID", "PID", "PPID"]
+    cmds = sorted(l.split(None, 7)[7] for l in lines[1:])
+    assert cmds == ["sleep 100", "sleep 200"]
+    pids = husk.out("top", "tp", "-o", "pid=").split()
+    assert str(husk.inspect("tp")["State"]["Pid"]) in pids and len(pids) == 2
+    husk.run("stop", "-t", "0", "tp")
+    assert "is not running" in husk.fail("top", "tp").stderr
