@@ -91,6 +91,16 @@ if [ -d tests/image ]; then
 fi
 # --- end image ---
 
+# --- containers: run, ps, logs, exec, stop, rm ... (issue 4) ---
+if [ -d tests/engine ]; then
+        section "engine tests (HUSK=${HUSK:-build/husk})"
+        run_pytest engine tests/engine
+
+        section "engine subset under ASan+UBSan"
+        HUSK="$PWD/build-asan/husk" run_pytest asan-engine -m asan tests/engine
+fi
+# --- end containers ---
+
 # --- networks (issue 5): bridges, IPAM, nftables, husk network ---
 if [ -d tests/network ]; then
         section "network tests (HUSK=${HUSK:-build/husk})"

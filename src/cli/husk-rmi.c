@@ -1,4 +1,5 @@
 /* husk rmi / image rm, husk tag, husk image prune, husk system df. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,6 +7,9 @@
 
 #include "cli/format.h"
 #include "cli/husk.h"
+#include "engine/ctr-store.h"
+#include "engine/engine.h"
+#include "image/fsutil.h"
 #include "core/util.h"
 #include "image/image.h"
 #include "image/ref.h"
@@ -37,6 +41,25 @@ static int rmi_one(struct store *s, const char *what, bool force, struct error *
                 if (r < 0)
                         return r;
                 print_untagged(name);
+                return 0;
+        }
+        int users = 0;
+        r = ctr_count_by_image(s->db, img.id, &users, err);
+        if (r < 0)
+                return r;
+        if (users > 0 && !force)
+                return error_msg(err, -EBUSY,
+                                 "conflict: unable to remove image %s (must force) - %d "
+                                 "container%s use%s it: remove %s first",
+                                 name ? name : what, users, users > 1 ? "s" : "",
+                                 users > 1 ? "" : "s", users > 1 ? "them" : "it");
+        if (users > 0) {
+                /* As docker: forced, the names go and the image stays for its containers. */
+                for (char **n = img.names; n && *n; n++) {
+                        if ((r = image_untag(s, *n, err)) < 0)
+                                return r;
+                        print_untagged(*n);
+                }
                 return 0;
         }
         if (!name && nnames > 1 && !force)
@@ -180,7 +203,12 @@ int cmd_image_prune(struct husk_ctx *ctx, int argc, char **argv)
         int status = 0;
         bool header = false;
         for (size_t i = 0; i < n; i++) {
-                if (!all && imgs[i].names)
+                int users = 0;
+                if (ctr_count_by_image(s->db, imgs[i].id, &users, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        continue;
+                }
+                if (users > 0 || (!all && imgs[i].names))
                         continue;
                 if (image_delete(s, imgs[i].id, &err) < 0) {
                         status = husk_fail(ctx, &err);
@@ -230,30 +258,75 @@ static int system_df(struct husk_ctx *ctx, int argc, char **argv)
         int64_t count = 0, size = 0;
         if (db_prepare(s->db,
                        "SELECT (SELECT count(*) FROM images), (SELECT coalesce(sum(size), 0) FROM "
-                       "layers WHERE chain_id IN (SELECT chain_id FROM image_layers))",
+                       "layers WHERE chain_id IN (SELECT chain_id FROM image_layers)), "
+                       /* Reclaimable: layers no image that a container uses needs. */
+                       "(SELECT coalesce(sum(size), 0) FROM layers WHERE chain_id IN (SELECT "
+                       "chain_id FROM image_layers) AND chain_id NOT IN (SELECT chain_id FROM "
+                       "image_layers WHERE image_id IN (SELECT image_id FROM containers)))",
                        &st, &err) < 0 ||
             db_step(s->db, st, &err) < 0)
                 return husk_fail(ctx, &err);
         count = sqlite3_column_int64(st, 0);
         size = sqlite3_column_int64(st, 1);
+        int64_t ireclaim = sqlite3_column_int64(st, 2);
+        /* Containers: their writable layers; running ones (a live monitor) are active. */
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr *l = NULL;
+        size_t nctr = 0;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            ctr_list(e->store->db, &l, &nctr, &err) < 0)
+                return husk_fail(ctx, &err);
+        int64_t csize = 0, creclaim = 0, crunning = 0, images_used = 0;
+        for (size_t i = 0; i < nctr; i++) {
+                bool gone = false;
+                if (engine_refresh(e, &l[i], &gone, &err) < 0 || gone)
+                        continue;
+                _cleanup_free_ char *upper = xasprintf("%s/%s/upper", e->ctr_root, l[i].id);
+                _cleanup_close_ int fd = open(upper, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                uint64_t bytes = 0;
+                if (fd >= 0)
+                        tree_size_at(fd, &bytes);
+                csize += (int64_t)bytes;
+                if (strcmp(l[i].state, "running") == 0)
+                        crunning++;
+                else
+                        creclaim += (int64_t)bytes;
+        }
+        ctr_free_array(l, nctr);
+        _cleanup_stmt_ sqlite3_stmt *used = NULL;
+        if (db_prepare(s->db, "SELECT count(DISTINCT image_id) FROM containers", &used, &err) < 0 ||
+            db_step(s->db, used, &err) < 0)
+                return husk_fail(ctx, &err);
+        images_used = sqlite3_column_int64(used, 0);
+        char csz[32], crec[32];
+        format_size(csize, csz, sizeof(csz));
+        format_size(creclaim, crec, sizeof(crec));
+        _cleanup_free_ char *ctotal = xasprintf("%zu", nctr);
+        _cleanup_free_ char *cactive = xasprintf("%lld", (long long)crunning);
+        _cleanup_free_ char *iactive = xasprintf("%lld", (long long)images_used);
+        _cleanup_free_ char *creclaim_s =
+            xasprintf("%s (%d%%)", crec, csize ? (int)(creclaim * 100 / csize) : 0);
         char sz[32];
         format_size(size, sz, sizeof(sz));
         _cleanup_free_ char *total = xasprintf("%lld", (long long)count);
-        _cleanup_free_ char *reclaim = xasprintf("%s (%d%%)", sz, size ? 100 : 0);
+        char isz[32];
+        format_size(ireclaim, isz, sizeof(isz));
+        _cleanup_free_ char *reclaim =
+            xasprintf("%s (%d%%)", isz, size ? (int)(ireclaim * 100 / size) : 0);
         struct {
-                const char *type, *total, *size, *reclaim;
+                const char *type, *total, *active, *size, *reclaim;
         } rows[] = {
-            {"Images", total, sz, size ? reclaim : "0B"},
-            {"Containers", "0", "0B", "0B"},
-            {"Local Volumes", "0", "0B", "0B"},
-            {"Build Cache", "0", "0B", "0B"},
+            {"Images", total, iactive, sz, size ? reclaim : "0B"},
+            {"Containers", ctotal, cactive, csz, csize ? creclaim_s : "0B"},
+            {"Local Volumes", "0", "0", "0B", "0B"},
+            {"Build Cache", "0", "0", "0B", "0B"},
         };
         struct json_object *objs[ARRAY_SIZE(rows)];
         for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
                 struct json_object *o = json_object_new_object();
                 json_object_object_add(o, "Type", json_object_new_string(rows[i].type));
                 json_object_object_add(o, "TotalCount", json_object_new_string(rows[i].total));
-                json_object_object_add(o, "Active", json_object_new_string("0"));
+                json_object_object_add(o, "Active", json_object_new_string(rows[i].active));
                 json_object_object_add(o, "Size", json_object_new_string(rows[i].size));
                 json_object_object_add(o, "Reclaimable", json_object_new_string(rows[i].reclaim));
                 objs[i] = o;

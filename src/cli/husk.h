@@ -15,6 +15,7 @@ struct husk_ctx {
         const char *runroot; /* --runroot or the default */
         bool debug, explain;
         const char *cmd; /* the command being run, for messages */
+        char **argv;     /* husk's whole command line, as it was given */
 };
 
 struct husk_command {
@@ -48,3 +49,21 @@ int cmd_load(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_save(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_network(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_system(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_run(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_create(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_start(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_attach(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_stop(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_kill(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_rm(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_wait(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_ps(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_inspect(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_logs(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_exec(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_restart(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_top(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_container(struct husk_ctx *ctx, int argc, char **argv);

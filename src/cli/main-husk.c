@@ -12,21 +12,40 @@
 #include "cli/husk.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "engine/engine.h"
 
 #define HUSK_VERSION "0.1.0"
 
 static const struct husk_command commands[] = {
+    {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
+    {"container", cmd_container, "Manage containers (prune)"},
+    {"create", cmd_create, "Create a container"},
+    {"exec", cmd_exec, "Run a command in a running container"},
     {"history", cmd_history, "Show the history of an image"},
     {"image", cmd_image,
      "Manage images (ls, inspect, rm, tag, history, prune, import, load, save)"},
     {"images", cmd_images, "List images"},
     {"import", cmd_import, "Import a root filesystem tarball as an image"},
+    {"inspect", cmd_inspect, "Show details of containers as JSON"},
+    {"kill", cmd_kill, "Send a signal to containers"},
     {"load", cmd_load, "Load images from a docker-archive or oci-archive tar"},
+    {"logs", cmd_logs, "Show a container's output"},
     {"network", cmd_network, "Manage networks (create, ls, inspect, rm, prune)"},
+    {"pause", cmd_pause, "Freeze all processes of containers"},
+    {"ps", cmd_ps, "List containers"},
+    {"rename", cmd_rename, "Rename a container"},
+    {"restart", cmd_restart, "Restart containers"},
+    {"rm", cmd_rm, "Remove containers"},
     {"rmi", cmd_rmi, "Remove images"},
+    {"run", cmd_run, "Create and start a container"},
     {"save", cmd_save, "Save images to a docker-archive or oci-archive tar"},
+    {"start", cmd_start, "Start containers"},
+    {"stop", cmd_stop, "Stop containers"},
     {"system", cmd_system, "Manage husk (df)"},
     {"tag", cmd_tag, "Give an image another name"},
+    {"top", cmd_top, "Show the processes of a container"},
+    {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
+    {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };
 
 static void usage(FILE *out)
@@ -116,6 +135,9 @@ int main(int argc, char **argv)
         };
         _cleanup_free_ char *root = NULL, *runroot = NULL;
         struct husk_ctx ctx = {0};
+        /* The commands rewrite argv[0] of their own; exec re-executes the original. */
+        _cleanup_strv_ char **saved_argv = strv_copy(argv);
+        ctx.argv = saved_argv;
         int c;
         while ((c = getopt_long(argc, argv, "+vhD", opts, NULL)) != -1) {
                 switch (c) {
@@ -161,6 +183,16 @@ int main(int argc, char **argv)
                 free(root);
                 root = abs;
         }
+        if (runroot[0] != '/') {
+                char cwd[4096];
+                if (!getcwd(cwd, sizeof(cwd))) {
+                        perror("husk: getcwd");
+                        return HUSK_EXIT_FAIL;
+                }
+                char *abs = xasprintf("%s/%s", cwd, runroot);
+                free(runroot);
+                runroot = abs;
+        }
         ctx.root = root;
         ctx.runroot = runroot;
         if (ctx.explain)
@@ -173,6 +205,11 @@ int main(int argc, char **argv)
                 return HUSK_EXIT_USAGE;
         }
         const char *name = argv[optind];
+        /* The per-container monitor (engine/monitor.c), started by husk itself. */
+        if (strcmp(name, "__monitor") == 0 && argc - optind == 5)
+                return monitor_main(root, runroot, argv[optind + 1], atoi(argv[optind + 2]),
+                                    (unsigned)atoi(argv[optind + 3]),
+                                    (unsigned)atoi(argv[optind + 4]));
         if (strcmp(name, "help") == 0) {
                 usage(stdout);
                 return 0;

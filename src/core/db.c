@@ -43,7 +43,28 @@ static const char *const husk_schema[] = {
     "  digest TEXT NOT NULL,"
     "  PRIMARY KEY (image_id, digest));"
     "CREATE INDEX image_blobs_by_digest ON image_blobs(digest);",
-    /* Networks: bridge networks, the addresses handed out on them (never
+    /* 2: containers (src/engine/ctr-store.h). Times are unix nanoseconds, 0
+     * when not yet; config is the Docker-shaped {"Config", "HostConfig"}
+     * document the container was created with. owner_pid/owner_start name
+     * the process that holds the container right now (the monitor while it
+     * runs, the CLI while it creates), so a dead holder can be detected. */
+    "CREATE TABLE containers ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  image_id TEXT NOT NULL,"
+    "  image_name TEXT NOT NULL,"
+    "  config TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  started INTEGER NOT NULL DEFAULT 0,"
+    "  finished INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL,"
+    "  exit_code INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT NOT NULL DEFAULT '',"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  owner_pid INTEGER NOT NULL DEFAULT 0,"
+    "  owner_start INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX containers_by_image ON containers(image_id);",
+    /* 3: networks: bridge networks, the addresses handed out on them (never
      * twice: the primary key), and the host ports published to them. A row
      * of network_allocations lives as long as the container's veth. */
     "CREATE TABLE networks ("

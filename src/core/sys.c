@@ -26,6 +26,19 @@ bool explain_on(void)
         return explain_fd >= 0;
 }
 
+void explain_forward(const char *buf, size_t len)
+{
+        while (explain_fd >= 0 && len > 0) {
+                ssize_t n = write(explain_fd, buf, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                buf += n;
+                len -= (size_t)n;
+        }
+}
+
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
         char line[4096];

@@ -21,6 +21,8 @@ bool explain_on(void);
 void explain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a "# TEXT" comment line: context for the commands that follow. */
 void explain_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Passes on explanations another process (husk's container monitor) wrote, as they are. */
+void explain_forward(const char *buf, size_t len);
 /* Returns s quoted for a POSIX shell when it needs quoting, in a static ring buffer. */
 const char *shq(const char *s);
 

@@ -1,0 +1,333 @@
+/* husk logs and husk exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli/husk.h"
+#include "core/sealed.h"
+#include "core/util.h"
+#include "engine/ctr-config.h"
+#include "engine/engine.h"
+#include "engine/logs.h"
+#include "runtime/container.h"
+#include "runtime/terminal.h"
+
+static void print_msgs(struct log_msg *m, size_t from, size_t n, bool timestamps)
+{
+        for (size_t i = from; i < n; i++) {
+                FILE *f = m[i].is_err ? stderr : stdout;
+                if (timestamps)
+                        fprintf(f, "%s %s\n", m[i].ts, m[i].text);
+                else
+                        fprintf(f, "%s\n", m[i].text);
+        }
+        fflush(stdout);
+        fflush(stderr);
+}
+
+/* Reads what was appended since *off; false on a read error. */
+static bool read_more(int fd, struct log_reader *r, struct log_msg **m, size_t *n)
+{
+        char buf[65536];
+        for (;;) {
+                ssize_t k = read(fd, buf, sizeof(buf));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return false;
+                if (k == 0)
+                        return true;
+                log_reader_feed(r, buf, (size_t)k, m, n);
+        }
+}
+
+int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
+                                             {"tail", required_argument, NULL, 'n'},
+                                             {"timestamps", no_argument, NULL, 't'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
+        bool follow = false, timestamps = false;
+        int64_t tail = -1;
+        int c;
+        while ((c = getopt_long(argc, argv, "fn:th", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        follow = true;
+                        break;
+                case 't':
+                        timestamps = true;
+                        break;
+                case 'n':
+                        if (strcmp(optarg, "all") == 0)
+                                tail = -1;
+                        else if (parse_i64(optarg, &tail) < 0 || tail < 0)
+                                return husk_usage_error(ctx, "--tail '%s': want a number or all",
+                                                        optarg);
+                        break;
+                case 'h':
+                        printf("Usage: husk logs [-f] [--tail N] [-t] CONTAINER\n\nShow a "
+                               "container's output (stdout and stderr).\n");
+                        return 0;
+                default:
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (argc - optind != 1)
+                return husk_usage_error(ctx, "want one CONTAINER");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[optind], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_free_ char *id = xstrdup(ct.id);
+        ctr_free(&ct);
+        _cleanup_free_ char *path = engine_log_path(e, id);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT) {
+                error_sys(&err, -errno, "open '%s'", path);
+                return husk_fail(ctx, &err);
+        }
+        struct log_reader r = {0};
+        struct log_msg *m = NULL;
+        size_t n = 0;
+        if (fd >= 0)
+                read_more(fd, &r, &m, &n);
+        size_t from = tail >= 0 && (size_t)tail < n ? n - (size_t)tail : 0;
+        print_msgs(m, from, n, timestamps);
+        log_msg_free_array(m, n);
+        m = NULL;
+        n = 0;
+        while (follow) {
+                /* Until the container stops: its monitor is the only writer. */
+                struct ctr now = {0};
+                bool running =
+                    engine_lookup(e, id, &now, &err) == 0 && strcmp(now.state, "running") == 0;
+                ctr_free(&now);
+                if (fd < 0)
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd >= 0)
+                        read_more(fd, &r, &m, &n);
+                print_msgs(m, 0, n, timestamps);
+                log_msg_free_array(m, n);
+                m = NULL;
+                n = 0;
+                if (!running)
+                        break;
+                usleep(100000);
+        }
+        log_reader_done(&r);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- exec */
+
+DEFINE_FREEP(struct spec, spec_free)
+
+/* Sets K=V in env, replacing an earlier K. */
+static char **env_set(char **env, const char *kv)
+{
+        size_t k = strcspn(kv, "=") + 1;
+        for (size_t i = 0; env && env[i]; i++)
+                if (strncmp(env[i], kv, k) == 0) {
+                        free(env[i]);
+                        env[i] = xstrdup(kv);
+                        return env;
+                }
+        return strv_push(env, xstrdup(kv));
+}
+
+/* exec -t: the runtime hands the pty master over a console socket (in the
+ * container's run dir, reached through /proc/self/fd so its path stays short);
+ * then relay it (raw mode, window size, signals) until the process exits. */
+static int exec_tty(struct husk_ctx *ctx, struct engine *e, const char *id, struct spec *s,
+                    bool interactive)
+{
+        struct error err = {0};
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        _cleanup_close_ int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (dfd < 0 || lfd < 0) {
+                error_sys(&err, -errno, "console socket in '%s'", run);
+                return husk_fail(ctx, &err);
+        }
+        char name[64], path[128];
+        snprintf(name, sizeof(name), "console-%d", (int)getpid());
+        snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+        unlinkat(dfd, name, 0);
+        if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0) {
+                error_sys(&err, -errno, "console socket '%s/%s'", run, name);
+                return husk_fail(ctx, &err);
+        }
+        s->process.terminal = true;
+        if (!interactive) {
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, 0);
+                        close(null);
+                }
+        }
+        char pidfile[128];
+        snprintf(pidfile, sizeof(pidfile), "/proc/self/fd/%d/exec-%d.pid", dfd, (int)getpid());
+        struct exec_opts eo = {.root = e->rt_root,
+                               .id = id,
+                               .spec = s,
+                               .console_socket = path,
+                               .pid_file = pidfile,
+                               .detach = true};
+        int status = 0;
+        int r = container_exec(&eo, &status, &err);
+        snprintf(pidfile, sizeof(pidfile), "exec-%d.pid", (int)getpid());
+        _cleanup_free_ char *pidtext = NULL;
+        read_file_at(dfd, pidfile, 64, &pidtext, NULL);
+        unlinkat(dfd, pidfile, 0);
+        _cleanup_close_ int conn = r < 0 ? -EBADF : accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        unlinkat(dfd, name, 0);
+        if (r < 0) {
+                husk_fail(ctx, &err);
+                return err.code == -ENOENT ? 127 : err.code == -EACCES ? 126 : HUSK_EXIT_USAGE;
+        }
+        _cleanup_close_ int master = -EBADF;
+        uint64_t pid = 0;
+        if (conn < 0 || recv_fd(conn, &master) < 0 || !pidtext || parse_u64(pidtext, &pid) < 0) {
+                error_msg(&err, -EIO, "exec: no terminal from the container");
+                return husk_fail(ctx, &err);
+        }
+        terminal_relay(master, (pid_t)pid, &status);
+        return status;
+}
+
+int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {
+            {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
+            {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
+            {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
+            {"help", no_argument, NULL, 'h'},       {}};
+        bool detach = false, interactive = false, tty = false;
+        const char *user = NULL, *workdir = NULL;
+        _cleanup_strv_ char **env = NULL;
+        int c;
+        while ((c = getopt_long(argc, argv, "+dite:u:w:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'd':
+                        detach = true;
+                        break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case 't':
+                        tty = true;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '=')) {
+                                const char *v = getenv(optarg);
+                                if (v)
+                                        env = strv_push(env, xasprintf("%s=%s", optarg, v));
+                        } else {
+                                env = strv_push(env, xstrdup(optarg));
+                        }
+                        break;
+                case 'u':
+                        user = optarg;
+                        break;
+                case 'w':
+                        workdir = optarg;
+                        if (workdir[0] != '/')
+                                return husk_usage_error(ctx, "--workdir '%s': not absolute",
+                                                        workdir);
+                        break;
+                case 'h':
+                        printf("Usage: husk exec [-d] [-i] [-e K=V] [-u USER] [-w DIR] CONTAINER "
+                               "COMMAND [ARG...]\n\nRun a command in a running container.\n");
+                        return 0;
+                default:
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (argc - optind < 2)
+                return husk_usage_error(ctx, "want a CONTAINER and a COMMAND");
+        /* The process we start is visible to the container's others: run sealed. */
+        if (!sealed_is_self()) {
+                int r = sealed_reexec(ctx->argv);
+                struct error err = {0};
+                error_sys(&err, r, "re-execute from a sealed copy of husk");
+                return husk_fail(ctx, &err);
+        }
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[optind], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        _cleanup_free_ char *id = xstrdup(ct.id);
+        bool running = strcmp(ct.state, "running") == 0;
+        if (!running) {
+                error_msg(&err, -EINVAL, "container %s is not running", ct.name);
+                ctr_free(&ct);
+                return husk_fail(ctx, &err);
+        }
+        ctr_free(&ct);
+        _cleanup_(spec_freep) struct spec *s = NULL;
+        if (container_load_config(e->rt_root, id, &s, &err) < 0)
+                return husk_fail(ctx, &err);
+        struct spec_process *p = &s->process;
+        strv_free(p->args);
+        p->args = strv_copy(argv + optind + 1);
+        p->terminal = false;
+        for (char **kv = env; kv && *kv; kv++)
+                p->env = env_set(p->env, *kv);
+        if (workdir) {
+                free(p->cwd);
+                p->cwd = xstrdup(workdir);
+        }
+        if (user) {
+                _cleanup_free_ char *dir = engine_ctr_dir(e, id);
+                _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+                _cleanup_close_ int rootfd = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (rootfd < 0) {
+                        error_sys(&err, -errno, "open '%s'", rootfs);
+                        return husk_fail(ctx, &err);
+                }
+                uint32_t uid, gid;
+                if (ctr_resolve_user(rootfd, user, &uid, &gid, NULL, &err) < 0)
+                        return husk_fail(ctx, &err);
+                p->user.uid = uid;
+                p->user.gid = gid;
+                if (uid != 0) {
+                        /* As docker: a non-root user has no effective capabilities. */
+                        p->caps.effective = p->caps.permitted = p->caps.ambient = 0;
+                        p->caps.inheritable = 0;
+                }
+        }
+        if (tty && !detach)
+                return exec_tty(ctx, e, id, s, interactive);
+        if (detach || !interactive) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0) {
+                        dup2(null, 0);
+                        if (detach) {
+                                dup2(null, 1);
+                                dup2(null, 2);
+                        }
+                        close(null);
+                }
+        }
+        struct exec_opts eo = {.root = e->rt_root, .id = id, .spec = s, .detach = detach};
+        int status = 0;
+        if (container_exec(&eo, &status, &err) < 0) {
+                husk_fail(ctx, &err);
+                return err.code == -ENOENT ? 127 : err.code == -EACCES ? 126 : HUSK_EXIT_USAGE;
+        }
+        return status;
+}

@@ -1,0 +1,662 @@
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/sys.h"
+#include "core/util.h"
+#include "engine/attach.h"
+#include "engine/ctr-config.h"
+#include "image/fsutil.h"
+#include "image/image.h"
+#include "runtime/cgroup.h"
+#include "runtime/container-cgroup.h"
+#include "runtime/container.h"
+#include "runtime/state.h"
+
+int64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err)
+{
+        _cleanup_engine_ struct engine *e = xzalloc(sizeof(*e));
+        e->root = xstrdup(root);
+        e->runroot = xstrdup(runroot);
+        e->ctr_root = xasprintf("%s/containers", root);
+        e->run_root = xasprintf("%s/containers", runroot);
+        e->rt_root = xasprintf("%s/runtime", runroot);
+        int r = store_open(root, &e->store, err);
+        if (r < 0)
+                return r;
+        if ((r = mkdir_p(e->ctr_root, 0700)) < 0)
+                return error_sys(err, r, "create '%s'", e->ctr_root);
+        if ((r = mkdir_p(e->run_root, 0700)) < 0)
+                return error_sys(err, r, "create '%s'", e->run_root);
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+void engine_close(struct engine *e)
+{
+        if (!e)
+                return;
+        store_close(e->store);
+        free(e->root);
+        free(e->runroot);
+        free(e->ctr_root);
+        free(e->run_root);
+        free(e->rt_root);
+        free(e);
+}
+
+char *engine_ctr_dir(struct engine *e, const char *id)
+{
+        return xasprintf("%s/%s", e->ctr_root, id);
+}
+
+char *engine_run_dir(struct engine *e, const char *id)
+{
+        return xasprintf("%s/%s", e->run_root, id);
+}
+
+char *engine_log_path(struct engine *e, const char *id)
+{
+        return xasprintf("%s/%s/ctr.log", e->ctr_root, id);
+}
+
+int engine_parse_signal(const char *s)
+{
+        uint64_t n;
+        if (parse_u64(s, &n) == 0)
+                return n >= 1 && n <= (uint64_t)SIGRTMAX ? (int)n : -1;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                const char *abbrev = sigabbrev_np(sig);
+                if (abbrev && strcasecmp(s, abbrev) == 0)
+                        return sig;
+        }
+        if (strncasecmp(s, "RTMIN+", 6) == 0 && parse_u64(s + 6, &n) == 0 &&
+            SIGRTMIN + (int)n <= SIGRTMAX)
+                return SIGRTMIN + (int)n;
+        return -1;
+}
+
+/* ---------------------------------------------------------------- create */
+
+static int image_config_obj(struct store *s, const struct image *img, struct json_object **ret,
+                            struct error *err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = image_read_config(s, img, &text, err);
+        if (r < 0)
+                return r;
+        return json_parse_string("image config", text, ret, err);
+}
+
+int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
+                  struct error *err)
+{
+        if (o->name) {
+                int r = ctr_check_name(o->name, err);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_(image_free) struct image img = {0};
+        _cleanup_free_ char *matched = NULL;
+        int r = image_lookup(e->store, o->image, &img, &matched, err);
+        if (r < 0)
+                return r;
+        _cleanup_json_ struct json_object *imgcfg = NULL;
+        if ((r = image_config_obj(e->store, &img, &imgcfg, err)) < 0)
+                return r;
+        struct json_object *inner = NULL;
+        json_object_object_get_ex(imgcfg, "config", &inner);
+        char id[CTR_ID_LEN + 1];
+        if ((r = ctr_new_id(id, err)) < 0)
+                return r;
+        _cleanup_json_ struct json_object *doc = NULL;
+        if ((r = ctr_config_make(inner, o, id, o->image, &doc, err)) < 0)
+                return r;
+        struct ctr c = {
+            .id = id,
+            .name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name) : NULL,
+            .image_id = img.id,
+            .image_name = (char *)o->image,
+            .config = (char *)json_compact(doc),
+            .created = now_ns(),
+            .state = "created",
+            .error = "",
+        };
+        r = ctr_insert(e->store->db, &c, err);
+        free(c.name);
+        if (r < 0)
+                return r;
+        *ret_id = xstrdup(id);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- liveness */
+
+static bool owner_alive(const struct ctr *c)
+{
+        return c->owner_pid > 0 && proc_start_time(c->owner_pid) == c->owner_start;
+}
+
+/* Waits until the owner (monitor) of c is gone; -ETIMEDOUT after timeout_ms (< 0: forever). */
+static int wait_owner(const struct ctr *c, int timeout_ms)
+{
+        if (c->owner_pid <= 0)
+                return 0;
+        _cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, c->owner_pid, 0);
+        if (pfd < 0)
+                return 0;
+        if (proc_start_time(c->owner_pid) != c->owner_start)
+                return 0; /* the pid is someone else's now */
+        struct pollfd p = {.fd = pfd, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+                ;
+        return n > 0 ? 0 : -ETIMEDOUT;
+}
+
+static int lock_containers(struct engine *e, struct error *err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/.lock", e->ctr_root);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return error_sys(err, -errno, "open '%s'", path);
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        int r = error_sys(err, -errno, "lock '%s'", path);
+                        close(fd);
+                        return r;
+                }
+        return fd;
+}
+
+void engine_release(struct engine *e, const char *id)
+{
+        struct error ign = {0};
+        container_delete(e->rt_root, id, true, &ign);
+        _cleanup_free_ char *dir = engine_ctr_dir(e, id);
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+        /* Lazily: a process that still has its cwd there must not keep it mounted. */
+        if (umount2(rootfs, MNT_DETACH) == 0)
+                explain("umount -l %s", shq(rootfs));
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_free_ char *sock = xasprintf("%s/attach", run);
+        unlink(sock);
+        rmdir(run);
+}
+
+static bool is_mounted(const char *path)
+{
+        struct stat a, b;
+        _cleanup_free_ char *parent = xasprintf("%s/..", path);
+        if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+                return false;
+        return a.st_dev != b.st_dev;
+}
+
+int engine_purge(struct engine *e, const char *id, struct error *err)
+{
+        _cleanup_free_ char *dir = engine_ctr_dir(e, id);
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
+        if (is_mounted(rootfs))
+                return error_msg(err, -EBUSY, "remove container '%.12s': '%s' is still mounted", id,
+                                 rootfs);
+        _cleanup_close_ int rfd = open(e->ctr_root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        if (rfd < 0)
+                return error_sys(err, -errno, "open '%s'", e->ctr_root);
+        int r = rm_rf_at(rfd, id);
+        if (r < 0)
+                return error_sys(err, r, "remove '%s'", dir);
+        return ctr_delete(e->store->db, id, err);
+}
+
+static bool auto_remove(const struct ctr *c)
+{
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        struct json_object *hc, *v;
+        return json_parse_string("config", c->config, &doc, &ign) == 0 &&
+               json_object_object_get_ex(doc, "HostConfig", &hc) &&
+               json_object_object_get_ex(hc, "AutoRemove", &v) && json_object_get_boolean(v);
+}
+
+int engine_refresh(struct engine *e, struct ctr *c, bool *ret_gone, struct error *err)
+{
+        if (ret_gone)
+                *ret_gone = false;
+        if (c->owner_pid <= 0 || owner_alive(c))
+                return 0;
+        _cleanup_close_ int lock = lock_containers(e, err);
+        if (lock < 0)
+                return lock;
+        /* Someone may have done it while we waited for the lock. */
+        struct ctr now = {0};
+        int r = ctr_get(e->store->db, c->id, &now, err);
+        if (r == -ENOENT) {
+                error_clear(err);
+                if (ret_gone)
+                        *ret_gone = true;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        ctr_free(c);
+        *c = now;
+        if (c->owner_pid <= 0 || owner_alive(c))
+                return 0;
+        bool was_running = strcmp(c->state, "running") == 0;
+        engine_release(e, c->id);
+        if (was_running) {
+                free(c->state);
+                c->state = xstrdup("exited");
+                c->exit_code = 137;
+                c->finished = now_ns();
+                free(c->error);
+                c->error = xstrdup("the container's monitor vanished; the container was killed");
+        }
+        c->pid = 0;
+        c->owner_pid = 0;
+        c->owner_start = 0;
+        if ((r = ctr_update(e->store->db, c, err)) < 0)
+                return r;
+        if (was_running && auto_remove(c)) {
+                if ((r = engine_purge(e, c->id, err)) < 0)
+                        return r;
+                if (ret_gone)
+                        *ret_gone = true;
+        }
+        return 0;
+}
+
+int engine_lookup(struct engine *e, const char *what, struct ctr *ret, struct error *err)
+{
+        int r = ctr_lookup(e->store->db, what, ret, err);
+        if (r < 0)
+                return r;
+        bool gone = false;
+        if ((r = engine_refresh(e, ret, &gone, err)) < 0) {
+                ctr_free(ret);
+                return r;
+        }
+        if (gone) {
+                ctr_free(ret);
+                return error_msg(err, -ENOENT, "no such container: %s", what);
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------- start */
+
+static const char *self_exe(char *buf, size_t len)
+{
+        ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+        if (n <= 0)
+                return "/proc/self/exe";
+        buf[n] = '\0';
+        return buf;
+}
+
+/* Forks the monitor, detached (double fork, setsid, its own session). */
+static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned rows, unsigned cols,
+                         struct error *err)
+{
+        char exe[PATH_MAX], r_arg[16], c_arg[16];
+        self_exe(exe, sizeof(exe));
+        snprintf(r_arg, sizeof(r_arg), "%u", rows);
+        snprintf(c_arg, sizeof(c_arg), "%u", cols);
+        pid_t child = fork();
+        if (child < 0)
+                return error_sys(err, -errno, "fork the monitor");
+        if (child == 0) {
+                if (fork() != 0)
+                        _exit(0);
+                setsid();
+                int null = open("/dev/null", O_RDWR);
+                if (null >= 0) {
+                        dup2(null, 0);
+                        dup2(null, 1);
+                        dup2(null, 2);
+                        if (null > 2)
+                                close(null);
+                }
+                if (dup2(sock, 3) < 0)
+                        _exit(127);
+                /* Nothing else of the CLI's reaches the monitor. */
+                for (int fd = 4; fd < 1024; fd++)
+                        close(fd);
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
+                char *argv[] = {"husk",     "--root", e->root, "--runroot", e->runroot, "__monitor",
+                                (char *)id, "3",      r_arg,   c_arg,       NULL,       NULL};
+                if (explain_on()) {
+                        memmove(argv + 2, argv + 1, 10 * sizeof(char *));
+                        argv[1] = "--explain";
+                }
+                execv(exe, argv);
+                _exit(127);
+        }
+        int st;
+        while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
+int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin, unsigned rows,
+                 unsigned cols, struct error *err)
+{
+        struct ctr c = {0};
+        int r = ctr_get(e->store->db, id, &c, err);
+        if (r < 0)
+                return r;
+        bool gone = false;
+        r = engine_refresh(e, &c, &gone, err);
+        bool busy = r == 0 && !gone && owner_alive(&c);
+        bool running = busy && strcmp(c.state, "running") == 0;
+        ctr_free(&c);
+        if (r < 0)
+                return r;
+        if (gone)
+                return error_msg(err, -ENOENT, "no such container: %s", id);
+        if (running)
+                return error_msg(err, -EALREADY, "container %.12s is already running", id);
+        if (busy)
+                return error_msg(err, -EALREADY, "container %.12s is being started", id);
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return error_sys(err, -errno, "socketpair");
+        _cleanup_close_ int mine = sv[0], theirs = sv[1];
+        if ((r = spawn_monitor(e, id, theirs, rows, cols, err)) < 0)
+                return r;
+        close(TAKE_FD(theirs));
+        char hello = with_stdin ? 'i' : 'n';
+        if (write_all(mine, &hello, 1) < 0)
+                return error_sys(err, -errno, "start container %.12s: talk to its monitor", id);
+        for (;;) {
+                char type;
+                _cleanup_free_ char *buf = NULL;
+                size_t len;
+                r = frame_read(mine, &type, &buf, &len);
+                if (r <= 0)
+                        return error_msg(err, r < 0 ? r : -EPIPE,
+                                         "start container %.12s: its monitor exited before the "
+                                         "container started",
+                                         id);
+                if (type == FRAME_STARTED)
+                        break;
+                if (type == FRAME_ERROR) {
+                        char *end;
+                        long code = strtol(buf, &end, 10);
+                        if (code >= 0 || code < -4095)
+                                code = -EIO;
+                        return error_msg(err, (int)code, "%s", *end ? end + 1 : buf);
+                }
+                /* Before 'started' only the monitor's explanations (--explain) come. */
+                if (type == FRAME_STDERR)
+                        explain_forward(buf, len);
+        }
+        if (ret_sock)
+                *ret_sock = TAKE_FD(mine);
+        return 0;
+}
+
+int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int *ret_fd,
+                          struct error *err)
+{
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        if (dfd < 0)
+                return error_sys(err, -errno, "attach to %.12s", id);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return error_sys(err, -errno, "socket");
+        /* Through /proc/self/fd: the run dir may be longer than sun_path allows. */
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/attach", dfd);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+                return error_sys(err, -errno, "attach to %.12s: connect to its monitor", id);
+        char hello = with_stdin ? 'i' : 'n';
+        if (write_all(fd, &hello, 1) < 0)
+                return error_sys(err, -errno, "attach to %.12s", id);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* ---------------------------------------------------------------- stop, kill, wait, rm */
+
+int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
+                struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(state_freep) struct container_state *st = NULL;
+        int r = state_open_root(e->rt_root, &rootfd, err);
+        if (r == 0)
+                r = state_load(rootfd, c->id, false, &st, err);
+        if (r == 0)
+                r = cgroup_pids(st->cgroup_dirs, ret, ret_n, err);
+        return r < 0 ? error_wrap(err, r, "processes of container %s", c->name) : 0;
+}
+
+bool engine_is_paused(struct engine *e, const struct ctr *c)
+{
+        if (strcmp(c->state, "running") != 0)
+                return false;
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(state_freep) struct container_state *st = NULL;
+        struct error ign = {0};
+        return state_open_root(e->rt_root, &rootfd, &ign) == 0 &&
+               state_load(rootfd, c->id, false, &st, &ign) == 0 &&
+               state_status(st) == STATUS_PAUSED;
+}
+
+int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        bool paused = engine_is_paused(e, c);
+        if (pause && paused)
+                return error_msg(err, -EALREADY, "container %s is already paused", c->name);
+        if (!pause && !paused)
+                return error_msg(err, -EINVAL, "container %s is not paused", c->name);
+        int r = pause ? container_pause(e->rt_root, c->id, err)
+                      : container_resume(e->rt_root, c->id, err);
+        if (r < 0)
+                return error_wrap(err, r, "%s container %s", pause ? "pause" : "unpause", c->name);
+        return 0;
+}
+
+int engine_kill(struct engine *e, const struct ctr *c, int sig, struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        int r = container_kill(e->rt_root, c->id, sig, false, err);
+        if (r < 0)
+                return error_wrap(err, r, "kill container %s", c->name);
+        return 0;
+}
+
+static int stop_signal(const struct ctr *c)
+{
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        struct json_object *cfg, *v;
+        if (json_parse_string("config", c->config, &doc, &ign) == 0 &&
+            json_object_object_get_ex(doc, "Config", &cfg) &&
+            json_object_object_get_ex(cfg, "StopSignal", &v) &&
+            json_object_is_type(v, json_type_string)) {
+                int sig = engine_parse_signal(json_object_get_string(v));
+                if (sig > 0)
+                        return sig;
+        }
+        return SIGTERM;
+}
+
+int engine_stop(struct engine *e, const struct ctr *c, int timeout, struct error *err)
+{
+        if (strcmp(c->state, "running") != 0 || !owner_alive(c))
+                return 0;
+        if (timeout < 0)
+                timeout = 10;
+        struct error ign = {0};
+        int sig = stop_signal(c);
+        if (container_kill(e->rt_root, c->id, sig, false, &ign) == 0 &&
+            wait_owner(c, timeout * 1000) == 0)
+                return 0;
+        container_kill(e->rt_root, c->id, SIGKILL, true, &ign);
+        if (wait_owner(c, 30000) < 0)
+                return error_msg(err, -ETIMEDOUT,
+                                 "stop container %s: its monitor (pid %d) did not finish 30 s "
+                                 "after SIGKILL",
+                                 c->name, (int)c->owner_pid);
+        return 0;
+}
+
+int engine_wait(struct engine *e, const char *id, int *ret_code, struct error *err)
+{
+        struct ctr c = {0};
+        int r = ctr_get(e->store->db, id, &c, err);
+        if (r < 0)
+                return r;
+        if (strcmp(c.state, "running") == 0 && owner_alive(&c)) {
+                /* The monitor's last frame carries the exit code even for --rm. */
+                _cleanup_close_ int fd = -EBADF;
+                if (engine_attach_connect(e, id, false, &fd, err) == 0) {
+                        for (;;) {
+                                char type;
+                                _cleanup_free_ char *buf = NULL;
+                                size_t len;
+                                if (frame_read(fd, &type, &buf, &len) <= 0)
+                                        break;
+                                if (type == FRAME_EXIT) {
+                                        ctr_free(&c);
+                                        *ret_code = atoi(buf);
+                                        return 0;
+                                }
+                        }
+                }
+                error_clear(err);
+                wait_owner(&c, -1);
+        }
+        bool gone = false;
+        r = engine_refresh(e, &c, &gone, err);
+        if (r == 0 && !gone) {
+                ctr_free(&c);
+                r = ctr_get(e->store->db, id, &c, err);
+        }
+        if (r < 0 || gone) {
+                ctr_free(&c);
+                return r < 0 ? r : error_msg(err, -ENOENT, "no such container: %s", id);
+        }
+        *ret_code = c.exit_code;
+        ctr_free(&c);
+        return 0;
+}
+
+int engine_remove(struct engine *e, const struct ctr *c, bool force, struct error *err)
+{
+        if (owner_alive(c)) {
+                if (!force)
+                        return error_msg(err, -EBUSY,
+                                         "cannot remove container %s: container is %s: stop the "
+                                         "container before removing or force remove",
+                                         c->name,
+                                         strcmp(c->state, "running") == 0 ? "running"
+                                                                          : "being started");
+                /* A monitor still starting it gets there first, then is killed. */
+                struct error ign = {0};
+                for (int i = 0; i < 100 && owner_alive(c); i++) {
+                        if (container_kill(e->rt_root, c->id, SIGKILL, true, &ign) == 0 &&
+                            wait_owner(c, 100) == 0)
+                                break;
+                        error_clear(&ign);
+                        usleep(50000);
+                }
+                if (wait_owner(c, 30000) < 0)
+                        return error_msg(err, -ETIMEDOUT,
+                                         "remove container %s: its monitor (pid %d) did not "
+                                         "finish",
+                                         c->name, (int)c->owner_pid);
+        }
+        _cleanup_close_ int lock = lock_containers(e, err);
+        if (lock < 0)
+                return lock;
+        struct ctr now = {0};
+        int r = ctr_get(e->store->db, c->id, &now, err);
+        if (r == -ENOENT) {
+                error_clear(err);
+                return 0; /* --rm: the monitor removed it */
+        }
+        if (r < 0)
+                return r;
+        bool held = owner_alive(&now);
+        ctr_free(&now);
+        if (held)
+                return error_msg(err, -EBUSY, "container %s was started again meanwhile", c->name);
+        engine_release(e, c->id);
+        return engine_purge(e, c->id, err);
+}
+
+int engine_attach_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+                         struct error *err)
+{
+        _cleanup_free_ char *run = engine_run_dir(e, id);
+        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
+        if (dfd < 0)
+                return error_sys(err, -errno, "resize %.12s", id);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return error_sys(err, -errno, "socket");
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/attach", dfd);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+                return error_sys(err, -errno, "resize %.12s: connect to its monitor", id);
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "r%u %u", rows, cols);
+        if (write_all(fd, msg, (size_t)n) < 0)
+                return error_sys(err, -errno, "resize %.12s", id);
+        return 0;
+}

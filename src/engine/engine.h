@@ -1,0 +1,117 @@
+/* Containers as docker users know them: create, start (through a monitor),
+ * stop, kill, remove, wait, and the state refresh that notices a vanished
+ * monitor. See docs/engine.md for the design.
+ *
+ * On disk (ROOT = --root, RUNROOT = --runroot):
+ *   ROOT/containers/ID/          config.json (the OCI bundle), hostname, hosts,
+ *                                ctr.log (k8s-file), upper/ work/ (the overlay's
+ *                                writable layer), rootfs/ (its mount point)
+ *   RUNROOT/containers/ID/attach the monitor's attach socket (while it runs)
+ *   RUNROOT/runtime/             the runtime library's state root
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "engine/ctr-store.h"
+#include "image/store.h"
+
+struct engine {
+        char *root, *runroot;
+        char *ctr_root; /* ROOT/containers */
+        char *run_root; /* RUNROOT/containers */
+        char *rt_root;  /* RUNROOT/runtime */
+        struct store *store;
+};
+
+int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
+void engine_close(struct engine *e);
+DEFINE_FREEP(struct engine, engine_close)
+#define _cleanup_engine_ _cleanup_(engine_closep)
+
+/* What `create`/`run` were asked for. Vectors are NULL-terminated. */
+struct ctr_create_opts {
+        const char *image;
+        const char *name; /* NULL: a random one */
+        char *const *cmd; /* after the image; NULL: the image's Cmd */
+        char *const *entrypoint;
+        bool has_entrypoint;  /* --entrypoint given ("" clears the image's) */
+        char *const *env;     /* K=V, or K alone to take it from husk's environment */
+        char *const *volumes; /* HOST:CTR[:ro|:rw] */
+        char *const *labels;  /* K=V */
+        char *const *cap_add, *const *cap_drop; /* "NET_ADMIN", "CAP_CHOWN", "ALL" */
+        char *const *tmpfs;                     /* PATH[:OPTIONS] */
+        char *const *ulimits;                   /* NAME=SOFT[:HARD] */
+        bool read_only;
+        bool init; /* --init: catatonit (or tini-static) as pid 1 */
+        const char *workdir, *user, *hostname, *stop_signal;
+        int64_t memory;     /* bytes, 0 = none */
+        int64_t pids_limit; /* 0 = none */
+        int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
+        bool interactive, tty, auto_remove;
+};
+/* Records a new container ("created"); *ret_id gets its id. */
+int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
+                  struct error *err);
+
+/* Starts a created or exited container: spawns its monitor and waits until
+ * the container runs (or failed to start, with the monitor's error). With
+ * ret_sock, *ret_sock is an attach connection made before the container
+ * started (so no output is missed); with_stdin says whether it forwards
+ * stdin. rows/cols (0: none): the terminal size a Tty container starts
+ * with. Already running: -EALREADY. */
+int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin, unsigned rows,
+                 unsigned cols, struct error *err);
+
+/* Brings a row up to date: a "running" row whose monitor is gone becomes
+ * "exited" and what the container held is released (removed entirely for
+ * --rm). Sets *ret_gone when the row was removed. */
+int engine_refresh(struct engine *e, struct ctr *c, bool *ret_gone, struct error *err);
+/* Looks up and refreshes. */
+int engine_lookup(struct engine *e, const char *what, struct ctr *ret, struct error *err);
+
+/* Sends sig to the container's init. */
+int engine_kill(struct engine *e, const struct ctr *c, int sig, struct error *err);
+/* Stop signal, wait timeout seconds (< 0: the container's stop timeout,
+ * 10), then SIGKILL; returns when the monitor is done. */
+int engine_stop(struct engine *e, const struct ctr *c, int timeout, struct error *err);
+/* Waits until the container is not running; *ret_code gets its exit code. */
+int engine_wait(struct engine *e, const char *id, int *ret_code, struct error *err);
+/* Removes a container; running ones only with force (then killed first). */
+int engine_remove(struct engine *e, const struct ctr *c, bool force, struct error *err);
+
+/* Freezes / thaws a running container's processes (the cgroup freezer). */
+int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err);
+/* The host pids of a running container's processes (its cgroup), sorted. */
+int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
+                struct error *err);
+/* Whether a running container is frozen right now. */
+bool engine_is_paused(struct engine *e, const struct ctr *c);
+
+/* Parses a signal name or number ("TERM", "SIGKILL", "9"); -1 when unknown. */
+int engine_parse_signal(const char *s);
+/* The k8s-file log of a container. */
+char *engine_log_path(struct engine *e, const char *id);
+/* Connects to a running container's attach socket. */
+int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int *ret_fd,
+                          struct error *err);
+
+/* Sets the window size of a running container's terminal (with -t). */
+int engine_attach_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
+                         struct error *err);
+
+int64_t now_ns(void);
+
+/* Internal, shared with the monitor (engine-internal.h would be overkill). */
+char *engine_ctr_dir(struct engine *e, const char *id);
+char *engine_run_dir(struct engine *e, const char *id);
+/* Releases what a stopped container holds: runtime state (killing what is
+ * left), cgroup, overlay mount, attach socket. Idempotent. */
+void engine_release(struct engine *e, const char *id);
+/* Removes the container's directories and row. */
+int engine_purge(struct engine *e, const char *id, struct error *err);
+/* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the
+ * first attach client; ROWS COLS: the initial terminal size with Tty). */
+int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
+                 unsigned cols);

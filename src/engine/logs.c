@@ -1,0 +1,85 @@
+#include "engine/logs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+void log_msg_free_array(struct log_msg *m, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(m[i].ts);
+                free(m[i].text);
+        }
+        free(m);
+}
+
+static void emit(struct log_msg **msgs, size_t *n, char *ts, bool is_err, char *text)
+{
+        *msgs = xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
+        (*msgs)[(*n)++] = (struct log_msg){.ts = ts, .is_err = is_err, .text = text};
+}
+
+static void line(struct log_reader *r, const char *l, size_t len, struct log_msg **msgs, size_t *n)
+{
+        const char *sp1 = memchr(l, ' ', len);
+        if (!sp1)
+                return;
+        const char *stream = sp1 + 1;
+        size_t rest = len - (size_t)(stream - l);
+        bool is_err;
+        if (rest >= 7 && memcmp(stream, "stdout ", 7) == 0)
+                is_err = false;
+        else if (rest >= 7 && memcmp(stream, "stderr ", 7) == 0)
+                is_err = true;
+        else
+                return;
+        const char *tag = stream + 7;
+        rest -= 7;
+        if (rest < 1 || (tag[0] != 'F' && tag[0] != 'P') || (rest > 1 && tag[1] != ' '))
+                return;
+        const char *text = rest > 1 ? tag + 2 : tag + 1;
+        size_t tlen = rest > 1 ? rest - 2 : 0;
+        int s = is_err;
+        if (!r->part[s]) {
+                r->part[s] = xstrndup(text, tlen);
+                r->part_ts[s] = xstrndup(l, (size_t)(sp1 - l));
+        } else {
+                size_t old = strlen(r->part[s]);
+                r->part[s] = xrealloc(r->part[s], old + tlen + 1);
+                memcpy(r->part[s] + old, text, tlen);
+                r->part[s][old + tlen] = '\0';
+        }
+        if (tag[0] == 'F') {
+                emit(msgs, n, r->part_ts[s], is_err, r->part[s]);
+                r->part[s] = NULL;
+                r->part_ts[s] = NULL;
+        }
+}
+
+void log_reader_feed(struct log_reader *r, const char *buf, size_t len, struct log_msg **msgs,
+                     size_t *n)
+{
+        r->pending = xrealloc(r->pending, r->n_pending + len + 1);
+        memcpy(r->pending + r->n_pending, buf, len);
+        r->n_pending += len;
+        size_t start = 0;
+        for (size_t i = 0; i < r->n_pending; i++) {
+                if (r->pending[i] != '\n')
+                        continue;
+                line(r, r->pending + start, i - start, msgs, n);
+                start = i + 1;
+        }
+        memmove(r->pending, r->pending + start, r->n_pending - start);
+        r->n_pending -= start;
+}
+
+void log_reader_done(struct log_reader *r)
+{
+        free(r->pending);
+        for (int i = 0; i < 2; i++) {
+                free(r->part[i]);
+                free(r->part_ts[i]);
+        }
+        memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,29 @@
+/* The k8s-file log format the monitor writes (as podman's conmon):
+ *
+ *   2026-12-06T01:02:03.123456789Z stdout F a whole line
+ *   2026-12-06T01:02:03.123456789Z stderr P a piece without its newline
+ *
+ * A message is the P pieces of a stream followed by its F record.
+ * log_reader turns appended bytes back into messages.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct log_msg {
+        char *ts; /* the first piece's timestamp */
+        bool is_err;
+        char *text; /* without the newline */
+};
+void log_msg_free_array(struct log_msg *m, size_t n);
+
+struct log_reader {
+        char *pending; /* bytes after the last newline */
+        size_t n_pending;
+        char *part[2];    /* P pieces so far, per stream (stdout then stderr) */
+        char *part_ts[2]; /* their first timestamp */
+};
+/* Feeds bytes; appends whole messages to msgs (n of them). Malformed lines are skipped. */
+void log_reader_feed(struct log_reader *r, const char *buf, size_t len, struct log_msg **msgs,
+                     size_t *n);
+void log_reader_done(struct log_reader *r);
