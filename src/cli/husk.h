@@ -60,3 +60,6 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_inspect(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_logs(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_export(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_commit(struct husk_ctx *ctx, int argc, char **argv);
