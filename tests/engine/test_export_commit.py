@@ -159,6 +159,7 @@ def container_view(husk, name):
     return set(out.split())
 
 
+@pytest.mark.asan
 def test_export_matches_container_view(husk, tmp_path):
     work_container(husk, "exp", detach=True)
     view = container_view(husk, "exp")
