@@ -31,7 +31,7 @@ int cmd_commit(struct husk_ctx *ctx, int argc, char **argv)
         struct commit_opts o = {.pause = true};
         _cleanup_strv_ char **changes = NULL;
         int c;
-        while ((c = getopt_long(argc, argv, "+a:m:c:p::h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "a:m:c:p::h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'a':
                         o.author = optarg;

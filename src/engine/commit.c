@@ -86,6 +86,24 @@ static int view_dirs(struct engine *e, const struct ctr *c, bool with_upper, cha
         return 0;
 }
 
+/* The kernel's last message about a failed fsconfig/fsmount ("e overlay: ...")
+ * into buf: " (overlay: ...)", or "" when it left none. */
+static const char *fs_context_log(int fs, char *buf, size_t len)
+{
+        char msg[512], last[512] = "";
+        ssize_t n;
+        while ((n = read(fs, msg, sizeof(msg) - 1)) > 0) {
+                msg[n] = '\0';
+                if (n > 2 && msg[1] == ' ')
+                        snprintf(last, sizeof(last), "%s", msg + 2);
+        }
+        if (*last)
+                snprintf(buf, len, " (%s)", last);
+        else
+                buf[0] = '\0';
+        return buf;
+}
+
 /* A read-only overlay of dirs (top first) that is never attached: the
  * returned fd is its root, and the mount is gone once that fd is closed.
  * One directory is opened as it is. */
@@ -116,11 +134,23 @@ static int open_merged(char *const *dirs, int *ret_fd, struct error *err)
         _cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fs < 0)
                 return error_sys(err, -errno, "fsopen overlay");
-        for (size_t i = 0; i < n; i++)
-                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dirs[i], 0) < 0)
-                        return error_sys(err, -errno, "overlay lower dir '%s'", dirs[i]);
-        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-                return error_sys(err, -errno, "create a read-only overlay of %zu dirs", n);
+        char klog[600];
+        for (size_t i = 0; i < n; i++) {
+                if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", dirs[i], 0) == 0)
+                        continue;
+                int e = -errno;
+                /* "lowerdir" takes at most 256 bytes through fsconfig: no way around. */
+                return error_sys(err, e, "overlay lower dir '%s'%s%s", dirs[i],
+                                 fs_context_log(fs, klog, sizeof(klog)),
+                                 e == -EINVAL ? " (a read-only overlay of many layers needs "
+                                                "Linux 6.8 or later: lowerdir+)"
+                                              : "");
+        }
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                int e = -errno;
+                return error_sys(err, e, "create a read-only overlay of %zu dirs%s", n,
+                                 fs_context_log(fs, klog, sizeof(klog)));
+        }
         _cleanup_close_ int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
         if (mnt < 0)
                 return error_sys(err, -errno, "fsmount overlay");

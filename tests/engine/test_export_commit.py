@@ -144,12 +144,14 @@ def test_commit_keeps_container_config(husk):
 
 def test_commit_running_container(husk):
     work_container(husk, "live", detach=True)
-    img = husk.out("commit", "live", "live:1").strip()
-    assert img.startswith("sha256:")
-    # Paused while its layer was read, running again afterwards.
+    r = husk.run("--explain", "commit", "live", "live:1")
+    assert r.stdout.strip().startswith("sha256:")
+    # Frozen while its layer was read, running again afterwards.
+    assert r.stderr.index("FROZEN") < r.stderr.index("THAWED"), r.stderr
     assert husk.inspect("live")["State"]["Status"] == "running"
     assert husk.out("exec", "live", "echo", "still") == "still\n"
-    assert husk.out("commit", "--pause=false", "live").strip().startswith("sha256:")
+    r = husk.run("--explain", "commit", "--pause=false", "live")
+    assert r.stdout.strip().startswith("sha256:") and "FROZEN" not in r.stderr
     out = husk.out("run", "--rm", "live:1", "sh", "-c", "find /data | sort")
     assert out.splitlines() == DATA_AFTER
 
