@@ -67,3 +67,6 @@ int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_top(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_container(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_export(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_commit(struct husk_ctx *ctx, int argc, char **argv);

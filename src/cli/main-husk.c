@@ -18,9 +18,12 @@
 
 static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
+    {"commit", cmd_commit, "Make a new image from a container's changes"},
     {"container", cmd_container, "Manage containers (prune)"},
     {"create", cmd_create, "Create a container"},
+    {"diff", cmd_diff, "List the files a container added, changed or deleted"},
     {"exec", cmd_exec, "Run a command in a running container"},
+    {"export", cmd_export, "Write a container's filesystem as a tar archive"},
     {"history", cmd_history, "Show the history of an image"},
     {"image", cmd_image,
      "Manage images (ls, inspect, rm, tag, history, prune, import, load, save)"},

@@ -32,6 +32,7 @@ struct differ {
         size_t nlinks;
         struct error *err;
         int write_error;
+        char *const *skip_empty;
 };
 
 static la_ssize_t write_cb(struct archive *a, void *client, const void *buf, size_t len)
@@ -111,6 +112,8 @@ static int diff_entry(struct differ *df, int dirfd, const char *dir, const char 
                 return error_sys(df->err, -errno, "stat '%s'", path);
         if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
                 return put_whiteout(df, dir, name);
+        if (S_ISREG(st.st_mode) && st.st_size == 0 && strv_contains(df->skip_empty, path))
+                return 0;
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, path);
         archive_entry_copy_stat(e, &st);
@@ -211,7 +214,13 @@ static int diff_dir(struct differ *df, int dirfd, const char *dir)
 
 int layer_diff(int srcfd, int outfd, struct layer_stats *ret, struct error *err)
 {
-        struct differ df = {.outfd = outfd, .err = err};
+        return layer_diff_skip(srcfd, outfd, NULL, ret, err);
+}
+
+int layer_diff_skip(int srcfd, int outfd, char *const *skip_empty, struct layer_stats *ret,
+                    struct error *err)
+{
+        struct differ df = {.outfd = outfd, .err = err, .skip_empty = skip_empty};
         digester_init(&df.d);
         df.a = archive_write_new();
         archive_write_set_format_pax_restricted(df.a);

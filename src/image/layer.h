@@ -46,3 +46,8 @@ int layer_unpack(int fd, int destfd, const struct layer_unpack_opts *o, struct l
  * so the same tree gives the same tar. ret gets the tar's digest (its diffID)
  * and size. */
 int layer_diff(int srcfd, int outfd, struct layer_stats *ret, struct error *err);
+/* The same, leaving out the empty regular files named in skip_empty
+ * ("etc/hosts": paths relative to srcfd), such as the mount points a
+ * runtime made in a container's upper dir. */
+int layer_diff_skip(int srcfd, int outfd, char *const *skip_empty, struct layer_stats *ret,
+                    struct error *err);
