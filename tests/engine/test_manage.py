@@ -340,3 +340,20 @@ def test_top(husk):
     assert str(husk.inspect("tp")["State"]["Pid"]) in pids and len(pids) == 2
     husk.run("stop", "-t", "0", "tp")
     assert "is not running" in husk.fail("top", "tp").stderr
+
+
+def test_stats_no_stream(husk):
+    husk.run("run", "-d", "--name", "busyloop", "-m", "64m", "busybox", "sh", "-c",
+             "while true; do :; done")
+    husk.run("run", "-d", "--name", "idle", "busybox", "sleep", "60")
+    lines = husk.out("stats", "--no-stream").splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["CONTAINER ID", "NAME", "CPU %",
+                                             "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+                                             "BLOCK I/O", "PIDS"]
+    rows = {l.split()[1]: l for l in lines[1:]}
+    assert set(rows) == {"busyloop", "idle"}
+    cpu = float(re.split(r"\s{2,}", rows["busyloop"])[2].rstrip("%"))
+    assert cpu > 20, rows["busyloop"]
+    assert "/ 64MiB" in rows["busyloop"]
+    out = husk.out("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "idle")
+    assert out == "idle 1\n"
