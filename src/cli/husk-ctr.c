@@ -273,6 +273,38 @@ int cmd_top(struct husk_ctx *ctx, int argc, char **argv)
         return 0;
 }
 
+/* ---------------------------------------------------------------- diff */
+
+int cmd_diff(struct husk_ctx *ctx, int argc, char **argv)
+{
+        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {}};
+        int c;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        printf("Usage: husk diff CONTAINER\n\nShow what a container changed "
+                               "in its root (A added, C changed, D deleted).\n");
+                        return 0;
+                }
+                return husk_bad_option(ctx);
+        }
+        if (argc - optind != 1)
+                return husk_usage_error(ctx, "want one CONTAINER");
+        struct error err = {0};
+        _cleanup_engine_ struct engine *e = NULL;
+        struct ctr ct = {0};
+        _cleanup_strv_ char **lines = NULL;
+        if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
+            engine_lookup(e, argv[optind], &ct, &err) < 0)
+                return husk_fail(ctx, &err);
+        int r = engine_diff(e, &ct, &lines, &err);
+        ctr_free(&ct);
+        if (r < 0)
+                return husk_fail(ctx, &err);
+        for (char **l = lines; l && *l; l++)
+                printf("%s\n", *l);
+        return 0;
+}
+
 /* ---------------------------------------------------------------- rename, prune */
 
 int cmd_rename(struct husk_ctx *ctx, int argc, char **argv)

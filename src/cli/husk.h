@@ -65,5 +65,6 @@ int cmd_pause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_top(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_diff(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_container(struct husk_ctx *ctx, int argc, char **argv);

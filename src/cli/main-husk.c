@@ -19,6 +19,7 @@ static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
     {"container", cmd_container, "Manage containers (prune)"},
     {"create", cmd_create, "Create a container"},
+    {"diff", cmd_diff, "Show what a container changed in its root"},
     {"exec", cmd_exec, "Run a command in a running container"},
     {"history", cmd_history, "Show the history of an image"},
     {"image", cmd_image,

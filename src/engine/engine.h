@@ -86,6 +86,9 @@ int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error
 /* The host pids of a running container's processes (its cgroup), sorted. */
 int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
                 struct error *err);
+/* What the container changed in its root: "A /path", "C /path", "D /path"
+ * lines, sorted by path (a strv, NULL when nothing changed). */
+int engine_diff(struct engine *e, const struct ctr *c, char ***ret, struct error *err);
 /* Whether a running container is frozen right now. */
 bool engine_is_paused(struct engine *e, const struct ctr *c);
 

@@ -357,3 +357,14 @@ def test_stats_no_stream(husk):
     assert "/ 64MiB" in rows["busyloop"]
     out = husk.out("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "idle")
     assert out == "idle 1\n"
+
+
+def test_diff(husk):
+    husk.run("run", "--name", "df1", "busybox", "sh", "-c",
+             "echo x > /newfile; mkdir -p /newdir/sub; touch /newdir/sub/f;"
+             " echo y >> /etc/passwd; rm /bin/vi; rm -rf /home; mkdir /home; touch /home/z")
+    assert husk.out("diff", "df1").splitlines() == [
+        "C /bin", "D /bin/vi", "C /etc", "C /etc/passwd", "C /home", "A /home/z",
+        "A /newdir", "A /newdir/sub", "A /newdir/sub/f", "A /newfile"]
+    husk.run("create", "--name", "untouched", "busybox", "true")
+    assert husk.out("diff", "untouched") == ""
