@@ -368,3 +368,13 @@ def test_diff(husk):
         "A /newdir", "A /newdir/sub", "A /newdir/sub/f", "A /newfile"]
     husk.run("create", "--name", "untouched", "busybox", "true")
     assert husk.out("diff", "untouched") == ""
+
+
+def test_logs_since_until(husk):
+    husk.run("run", "--name", "lg", "busybox", "sh", "-c", "echo early; sleep 1.5; echo late")
+    assert husk.out("logs", "--since", "1s", "lg") == "late\n"
+    assert husk.out("logs", "--until", "1s", "lg") == "early\n"
+    ts = husk.out("logs", "-t", "lg").splitlines()[1].split()[0]
+    assert husk.out("logs", "--since", ts, "lg") == "late\n"
+    assert husk.out("logs", "--since", "2000-01-01", "--tail", "1", "lg") == "late\n"
+    assert "--since 'bogus'" in husk.fail("logs", "--since", "bogus", "lg").stderr
