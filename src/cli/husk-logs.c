@@ -18,6 +18,24 @@
 #include "runtime/container.h"
 #include "runtime/terminal.h"
 
+static int64_t since_ns = -1, until_ns = -1;
+
+/* Drops the messages outside --since/--until (before --tail counts). */
+static void filter_msgs(struct log_msg *m, size_t *n)
+{
+        size_t o = 0;
+        for (size_t i = 0; i < *n; i++) {
+                int64_t t = since_ns >= 0 || until_ns >= 0 ? log_ts_ns(m[i].ts) : 0;
+                if ((since_ns >= 0 && t < since_ns) || (until_ns >= 0 && t > until_ns)) {
+                        free(m[i].ts);
+                        free(m[i].text);
+                        continue;
+                }
+                m[o++] = m[i];
+        }
+        *n = o;
+}
+
 static void print_msgs(struct log_msg *m, size_t from, size_t n, bool timestamps)
 {
         for (size_t i = from; i < n; i++) {
@@ -52,6 +70,8 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
         static const struct option opts[] = {{"follow", no_argument, NULL, 'f'},
                                              {"tail", required_argument, NULL, 'n'},
                                              {"timestamps", no_argument, NULL, 't'},
+                                             {"since", required_argument, NULL, 'S'},
+                                             {"until", required_argument, NULL, 'U'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
         bool follow = false, timestamps = false;
@@ -65,6 +85,15 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
                 case 't':
                         timestamps = true;
                         break;
+                case 'S':
+                case 'U':
+                        if (log_parse_time(optarg, now_ns(), c == 'S' ? &since_ns : &until_ns) < 0)
+                                return husk_usage_error(
+                                    ctx,
+                                    "--%s '%s': want a time (2026-12-06T01:02:03Z, unix "
+                                    "seconds) or a duration before now (10m, 1h30m)",
+                                    c == 'S' ? "since" : "until", optarg);
+                        break;
                 case 'n':
                         if (strcmp(optarg, "all") == 0)
                                 tail = -1;
@@ -73,8 +102,8 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
                                                         optarg);
                         break;
                 case 'h':
-                        printf("Usage: husk logs [-f] [--tail N] [-t] CONTAINER\n\nShow a "
-                               "container's output (stdout and stderr).\n");
+                        printf("Usage: husk logs [-f] [--tail N] [-t] [--since T] [--until T] "
+                               "CONTAINER\n\nShow a container's output (stdout and stderr).\n");
                         return 0;
                 default:
                         return husk_bad_option(ctx);
@@ -101,6 +130,7 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
         size_t n = 0;
         if (fd >= 0)
                 read_more(fd, &r, &m, &n);
+        filter_msgs(m, &n);
         size_t from = tail >= 0 && (size_t)tail < n ? n - (size_t)tail : 0;
         print_msgs(m, from, n, timestamps);
         log_msg_free_array(m, n);
@@ -116,6 +146,7 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
                         fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd >= 0)
                         read_more(fd, &r, &m, &n);
+                filter_msgs(m, &n);
                 print_msgs(m, 0, n, timestamps);
                 log_msg_free_array(m, n);
                 m = NULL;

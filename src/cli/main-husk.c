@@ -43,6 +43,7 @@ static const struct husk_command commands[] = {
     {"run", cmd_run, "Create and start a container"},
     {"save", cmd_save, "Save images to a docker-archive or oci-archive tar"},
     {"start", cmd_start, "Start containers"},
+    {"stats", cmd_stats, "Live CPU, memory, I/O and pids of containers"},
     {"stop", cmd_stop, "Stop containers"},
     {"system", cmd_system, "Manage husk (df)"},
     {"tag", cmd_tag, "Give an image another name"},

@@ -1,7 +1,11 @@
 #include "engine/logs.h"
 
 #include <stdlib.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 
@@ -82,4 +86,80 @@ void log_reader_done(struct log_reader *r)
                 free(r->part_ts[i]);
         }
         memset(r, 0, sizeof(*r));
+}
+
+int64_t log_ts_ns(const char *ts)
+{
+        struct tm tm = {0};
+        const char *rest = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!rest)
+                return -1;
+        int64_t ns = 0;
+        if (*rest == '.') {
+                int digits = 0;
+                for (rest++; isdigit((unsigned char)*rest); rest++, digits++)
+                        if (digits < 9)
+                                ns = ns * 10 + (*rest - '0');
+                for (; digits < 9; digits++)
+                        ns *= 10;
+        }
+        if (*rest != 'Z' || rest[1])
+                return -1;
+        return (int64_t)timegm(&tm) * 1000000000LL + ns;
+}
+
+static int parse_duration(const char *s, int64_t *ret)
+{
+        int64_t total = 0;
+        if (!*s)
+                return -EINVAL;
+        while (*s) {
+                char *end;
+                errno = 0;
+                double v = strtod(s, &end);
+                if (end == s || errno || v < 0)
+                        return -EINVAL;
+                int64_t unit;
+                if (*end == 'h')
+                        unit = 3600000000000LL;
+                else if (*end == 'm' && end[1] == 's')
+                        unit = 1000000LL, end++;
+                else if (*end == 'm')
+                        unit = 60000000000LL;
+                else if (*end == 's')
+                        unit = 1000000000LL;
+                else
+                        return -EINVAL;
+                total += (int64_t)(v * (double)unit);
+                s = end + 1;
+        }
+        *ret = total;
+        return 0;
+}
+
+int log_parse_time(const char *s, int64_t now_ns, int64_t *ret_ns)
+{
+        int64_t d;
+        if (parse_duration(s, &d) == 0) {
+                *ret_ns = now_ns - d;
+                return 0;
+        }
+        char *end;
+        errno = 0;
+        double secs = strtod(s, &end);
+        if (end != s && !*end && !errno && secs >= 0 && strchr(s, '-') == NULL) {
+                *ret_ns = (int64_t)(secs * 1e9);
+                return 0;
+        }
+        int64_t t = log_ts_ns(s);
+        if (t < 0) {
+                /* A date alone means its midnight, UTC. */
+                _cleanup_free_ char *full = xasprintf("%sT00:00:00Z", s);
+                if (strlen(s) == 10)
+                        t = log_ts_ns(full);
+        }
+        if (t < 0)
+                return -EINVAL;
+        *ret_ns = t;
+        return 0;
 }

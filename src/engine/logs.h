@@ -9,6 +9,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct log_msg {
         char *ts; /* the first piece's timestamp */
@@ -27,3 +28,10 @@ struct log_reader {
 void log_reader_feed(struct log_reader *r, const char *buf, size_t len, struct log_msg **msgs,
                      size_t *n);
 void log_reader_done(struct log_reader *r);
+
+/* A log timestamp ("2026-12-06T01:02:03.123456789Z") as unix ns; -1 when malformed. */
+int64_t log_ts_ns(const char *ts);
+/* --since/--until values as docker takes them: an RFC 3339 time (UTC "Z" or a
+ * date alone), unix seconds ("1700000000[.5]"), or a duration before now
+ * ("10s", "5m", "2h", "1h30m"). -EINVAL when it is none of these. */
+int log_parse_time(const char *s, int64_t now_ns, int64_t *ret_ns);

@@ -340,3 +340,41 @@ def test_top(husk):
     assert str(husk.inspect("tp")["State"]["Pid"]) in pids and len(pids) == 2
     husk.run("stop", "-t", "0", "tp")
     assert "is not running" in husk.fail("top", "tp").stderr
+
+
+def test_stats_no_stream(husk):
+    husk.run("run", "-d", "--name", "busyloop", "-m", "64m", "busybox", "sh", "-c",
+             "while true; do :; done")
+    husk.run("run", "-d", "--name", "idle", "busybox", "sleep", "60")
+    lines = husk.out("stats", "--no-stream").splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["CONTAINER ID", "NAME", "CPU %",
+                                             "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+                                             "BLOCK I/O", "PIDS"]
+    rows = {l.split()[1]: l for l in lines[1:]}
+    assert set(rows) == {"busyloop", "idle"}
+    cpu = float(re.split(r"\s{2,}", rows["busyloop"])[2].rstrip("%"))
+    assert cpu > 20, rows["busyloop"]
+    assert "/ 64MiB" in rows["busyloop"]
+    out = husk.out("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "idle")
+    assert out == "idle 1\n"
+
+
+def test_diff(husk):
+    husk.run("run", "--name", "df1", "busybox", "sh", "-c",
+             "echo x > /newfile; mkdir -p /newdir/sub; touch /newdir/sub/f;"
+             " echo y >> /etc/passwd; rm /bin/vi; rm -rf /home; mkdir /home; touch /home/z")
+    assert husk.out("diff", "df1").splitlines() == [
+        "C /bin", "D /bin/vi", "C /etc", "C /etc/passwd", "C /home", "A /home/z",
+        "A /newdir", "A /newdir/sub", "A /newdir/sub/f", "A /newfile"]
+    husk.run("create", "--name", "untouched", "busybox", "true")
+    assert husk.out("diff", "untouched") == ""
+
+
+def test_logs_since_until(husk):
+    husk.run("run", "--name", "lg", "busybox", "sh", "-c", "echo early; sleep 1.5; echo late")
+    assert husk.out("logs", "--since", "1s", "lg") == "late\n"
+    assert husk.out("logs", "--until", "1s", "lg") == "early\n"
+    ts = husk.out("logs", "-t", "lg").splitlines()[1].split()[0]
+    assert husk.out("logs", "--since", ts, "lg") == "late\n"
+    assert husk.out("logs", "--since", "2000-01-01", "--tail", "1", "lg") == "late\n"
+    assert "--since 'bogus'" in husk.fail("logs", "--since", "bogus", "lg").stderr

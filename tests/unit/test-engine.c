@@ -160,4 +160,23 @@ TEST(attach_frames_round_trip)
         close(sv[1]);
 }
 
+TEST(log_times)
+{
+        CHECK(log_ts_ns("1970-01-01T00:00:01.5Z") == 1500000000LL);
+        CHECK(log_ts_ns("2026-12-06T01:02:03.123456789Z") % 1000000000LL == 123456789);
+        CHECK(log_ts_ns("2026-12-06T01:02:03Z") > 0);
+        CHECK(log_ts_ns("2026-12-06 01:02:03") < 0);
+        CHECK(log_ts_ns("2026-12-06T01:02:03+01:00") < 0);
+        int64_t t, now = 2000000000000000000LL;
+        CHECK(log_parse_time("10s", now, &t) == 0 && t == now - 10000000000LL);
+        CHECK(log_parse_time("1h30m", now, &t) == 0 && t == now - 5400000000000LL);
+        CHECK(log_parse_time("250ms", now, &t) == 0 && t == now - 250000000LL);
+        CHECK(log_parse_time("1700000000", now, &t) == 0 && t == 1700000000000000000LL);
+        CHECK(log_parse_time("1970-01-02", now, &t) == 0 && t == 86400000000000LL);
+        CHECK(log_parse_time("1970-01-01T00:00:02Z", now, &t) == 0 && t == 2000000000LL);
+        CHECK(log_parse_time("bogus", now, &t) == -EINVAL);
+        CHECK(log_parse_time("", now, &t) == -EINVAL);
+        CHECK(log_parse_time("5x", now, &t) == -EINVAL);
+}
+
 UNIT_MAIN()
