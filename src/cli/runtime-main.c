@@ -16,6 +16,7 @@
 #include <seccomp.h>
 
 #include "cli/runtime.h"
+#include "core/sealed.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/sys.h"
@@ -133,27 +134,7 @@ bool rt_is_sealed(void)
 
 int rt_reexec_sealed(void)
 {
-        _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-        if (exe < 0)
-                return -errno;
-        _cleanup_close_ int mfd = memfd_create("husk-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (mfd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(exe, &st) < 0)
-                return -errno;
-        for (off_t done = 0; done < st.st_size;) {
-                ssize_t n = sendfile(mfd, exe, NULL, (size_t)(st.st_size - done));
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                done += n;
-        }
-        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-                return -errno;
-        explain_note("re-executing from a sealed copy of the runtime binary (CVE-2019-5736)");
-        extern char **environ;
-        syscall(SYS_execveat, mfd, "", saved_argv, environ, AT_EMPTY_PATH);
-        return -errno;
+        return sealed_reexec(saved_argv);
 }
 
 void rt_preserve_fds(int n)

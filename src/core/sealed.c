@@ -23,7 +23,8 @@ int sealed_reexec(char *const *argv)
         _cleanup_close_ int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
         if (exe < 0)
                 return -errno;
-        _cleanup_close_ int mfd = memfd_create("husk", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        _cleanup_close_ int mfd =
+            memfd_create(program_invocation_short_name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (mfd < 0)
                 return -errno;
         struct stat st;
@@ -37,7 +38,8 @@ int sealed_reexec(char *const *argv)
         }
         if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
                 return -errno;
-        explain_note("re-executing from a sealed copy of husk (CVE-2019-5736)");
+        explain_note("re-executing from a sealed copy of %s (CVE-2019-5736)",
+                     program_invocation_short_name);
         extern char **environ;
         syscall(SYS_execveat, mfd, "", argv, environ, AT_EMPTY_PATH);
         return -errno;
