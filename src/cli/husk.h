@@ -67,3 +67,6 @@ int cmd_unpause(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_top(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_container(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_port(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_network_connect(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_network_disconnect(struct husk_ctx *ctx, int argc, char **argv);

@@ -226,3 +226,139 @@ def test_killed_monitor_network_released_by_next_command(husk, www):
     assert husk.links() == []
     assert husk.nft_table() is None
     assert husk.ids() == ids
+
+
+def wget_in(husk, ctr, url, check=True):
+    r = husk.run("exec", ctr, "timeout", "5", "wget", "-q", "-O-", url, check=False)
+    if check:
+        assert r.returncode == 0, r
+    return r
+
+
+@pytest.mark.asan
+def test_containers_reach_each_other_by_name(husk, www):
+    httpd(husk, www)
+    # On the default network too (docker does not do this; users ask for it).
+    out = husk.out("run", "--rm", "--name", "client", "busybox", "sh", "-c",
+                   "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://web/ && exit 0; "
+                   "sleep 0.2; done; exit 1")
+    assert out == WWW
+    hosts = husk.out("exec", "web", "cat", "/etc/hosts")
+    ip = husk.inspect("web")["NetworkSettings"]["IPAddress"]
+    assert "%s\t" % ip in hosts and " web " in hosts
+    # A user-defined network, and --add-host, --dns, --hostname in the files.
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "app")
+    husk.run("run", "-d", "--name", "api", "--network", "app", "-v", "%s:/www:ro" % www,
+             "--hostname", "apihost", "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
+    out = husk.out("run", "--rm", "--network", "app", "--add-host", "db.local:10.9.9.9",
+                   "--add-host", "gw:host-gateway", "--dns", "192.0.2.53", "busybox", "sh", "-c",
+                   "cat /etc/hosts /etc/resolv.conf; "
+                   "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://apihost/ && exit 0; "
+                   "sleep 0.2; done; exit 1")
+    assert out.endswith(WWW), out
+    assert "10.9.9.9\tdb.local" in out
+    gw = husk.run("network", "inspect", "app").stdout
+    assert "%s\tgw" % json.loads(gw)[0]["IPAM"]["Config"][0]["Gateway"] in out
+    assert "nameserver 192.0.2.53" in out
+    assert husk.out("exec", "api", "hostname") == "apihost\n"
+    husk.run("rm", "-f", "api", "web")
+    husk.run("network", "rm", "app")
+
+
+def test_networks_are_isolated_and_internal_has_no_way_out(husk, www):
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "n1")
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "n2")
+    husk.run("network", "create", "--internal", "--subnet", str(husk.subnet()), "sealed")
+    httpd(husk, www, "--network", "n1")
+    ip = husk.inspect("web")["NetworkSettings"]["Networks"]["n1"]["IPAddress"]
+    husk.run("run", "-d", "--name", "same", "--network", "n1", "busybox", "sleep", "60")
+    husk.run("run", "-d", "--name", "other", "--network", "n2", "busybox", "sleep", "60")
+    # The control: the same network reaches it ...
+    assert wget_in(husk, "same", "http://%s/" % ip).stdout == WWW
+    # ... another network does not.
+    assert wget_in(husk, "other", "http://%s/" % ip, check=False).returncode != 0
+    # connect puts "other" on n1 as well: now it can; disconnect takes it away again.
+    husk.run("network", "connect", "n1", "other")
+    assert wget_in(husk, "other", "http://web/").stdout == WWW
+    husk.run("network", "disconnect", "n1", "other")
+    assert wget_in(husk, "other", "http://%s/" % ip, check=False).returncode != 0
+    # An internal network: no default route, so nothing outside is reachable.
+    out = husk.out("run", "--rm", "--network", "sealed", "busybox", "sh", "-c",
+                   "ip route; ip route get 192.0.2.1 2>&1; true")
+    assert "default" not in out
+    assert "unreachable" in out
+    r = husk.fail("run", "--rm", "--network", "sealed", "-p", "80", "busybox", "true")
+    assert "internal" in r.stderr, r
+    husk.run("rm", "-f", "web", "same", "other")
+    for n in ("n1", "n2", "sealed"):
+        husk.run("network", "rm", n)
+
+
+def test_network_rm_in_use_refused_naming_containers(husk):
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "busy")
+    husk.run("run", "-d", "--name", "holder", "--network", "busy", "busybox", "sleep", "60")
+    r = husk.fail("network", "rm", "busy")
+    assert "network 'busy' is in use by container holder" in r.stderr, r
+    husk.run("rm", "-f", "holder")
+    husk.run("network", "rm", "busy")
+
+
+def test_port_ps_inspect(husk, www):
+    hp = free_port()
+    httpd(husk, www, "-p", "127.0.0.1:%d:80" % hp, "-p", "127.0.0.1::53/udp",
+          "--mac-address", "02:42:ac:11:00:99")
+    ports = husk.out("port", "web").splitlines()
+    assert "80/tcp -> 127.0.0.1:%d" % hp in ports
+    udp = [l for l in ports if l.startswith("53/udp -> 127.0.0.1:")]
+    assert len(udp) == 1 and int(udp[0].rsplit(":", 1)[1]) > 0
+    assert husk.out("port", "web", "80") == "127.0.0.1:%d\n" % hp
+    assert husk.out("port", "web", "80/tcp") == "127.0.0.1:%d\n" % hp
+    r = husk.fail("port", "web", "81")
+    assert "no public port '81/tcp' published for web" in r.stderr
+    r = husk.fail("port", "web", "80/sctp")
+    assert "invalid port '80/sctp'" in r.stderr
+    ps = husk.out("ps")
+    assert "127.0.0.1:%d->80/tcp" % hp in ps and "->53/udp" in ps
+    ns = husk.inspect("web")["NetworkSettings"]
+    assert ns["Ports"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(hp)}]
+    assert ns["MacAddress"] == "02:42:ac:11:00:99"
+    assert ns["Gateway"] == str(husk.subnets[0][1])
+    assert ns["Networks"]["husk0"]["IPAddress"] == ns["IPAddress"]
+    hc = husk.inspect("web")["HostConfig"]
+    assert hc["NetworkMode"] == "bridge"
+    assert hc["PortBindings"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(hp)}]
+    husk.run("stop", "-t", "0", "web")
+    assert husk.out("port", "web") == ""
+    assert husk.inspect("web")["NetworkSettings"]["IPAddress"] == ""
+
+
+def test_publish_all_uses_exposed_ports(husk, tmp_path):
+    # An image with EXPOSE: busybox's config plus ExposedPorts, through docker-archive load.
+    import tarfile, io, hashlib
+    save = tmp_path / "bb.tar"
+    husk.run("save", "-o", save, "busybox")
+    out = tmp_path / "exposed.tar"
+    with tarfile.open(save) as src, tarfile.open(out, "w") as dst:
+        manifest = json.load(src.extractfile("manifest.json"))
+        cfg_name = manifest[0]["Config"]
+        cfg = json.load(src.extractfile(cfg_name))
+        cfg.setdefault("config", {})["ExposedPorts"] = {"80/tcp": {}, "9000/udp": {}}
+        data = json.dumps(cfg).encode()
+        new_name = hashlib.sha256(data).hexdigest() + ".json"
+        manifest[0]["Config"] = new_name
+        manifest[0]["RepoTags"] = ["exposed:latest"]
+        for m in src.getmembers():
+            if m.name in ("manifest.json", cfg_name, "repositories"):
+                continue
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        for name, blob in ((new_name, data), ("manifest.json", json.dumps(manifest).encode())):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(blob)
+            dst.addfile(ti, io.BytesIO(blob))
+    husk.run("load", "-i", out)
+    husk.run("run", "-d", "--name", "pa", "-P", "exposed", "sleep", "60")
+    ports = sorted(husk.out("port", "pa").splitlines())
+    assert len(ports) == 2, ports
+    assert ports[0].startswith("80/tcp -> 0.0.0.0:") and ports[1].startswith("9000/udp -> 0.0.0.0:")
+    husk.run("rm", "-f", "pa")
+    husk.run("rmi", "exposed")
