@@ -192,11 +192,16 @@ def test_bad_network_flags_are_named(husk):
 
 
 def test_leak_check_run_rm_cycles(husk, www):
-    n = int(os.environ.get("HUSK_NET_CYCLES", "30"))
+    # 100 cycles as the issue asks (about 30 s here); HUSK_NET_CYCLES=N for fewer.
+    n = int(os.environ.get("HUSK_NET_CYCLES", "100"))
     port = free_port()
     for i in range(n):
+        if i % 10 == 9:
+            # Every tenth: run --rm, torn down by its monitor.
+            husk.run("run", "--rm", "-p", "127.0.0.1:%d:80" % port, "busybox", "true")
+            continue
         husk.run("run", "-d", "--name", "c%d" % i, "-p", "127.0.0.1:%d:80" % port,
-                 "-p", "%d/udp" % 53, "busybox", "sleep", "60")
+                 "-p", "53/udp", "busybox", "sleep", "60")
         husk.run("rm", "-f", "c%d" % i)
     assert husk.links() == []
     assert husk.nft_table() is None
