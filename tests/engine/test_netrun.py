@@ -272,6 +272,7 @@ def test_containers_reach_each_other_by_name(husk, www):
     husk.run("network", "rm", "app")
 
 
+@pytest.mark.asan
 def test_networks_are_isolated_and_internal_has_no_way_out(husk, www):
     husk.run("network", "create", "--subnet", str(husk.subnet()), "n1")
     husk.run("network", "create", "--subnet", str(husk.subnet()), "n2")
@@ -310,6 +311,7 @@ def test_network_rm_in_use_refused_naming_containers(husk):
     husk.run("network", "rm", "busy")
 
 
+@pytest.mark.asan
 def test_port_ps_inspect(husk, www):
     hp = free_port()
     httpd(husk, www, "-p", "127.0.0.1:%d:80" % hp, "-p", "127.0.0.1::53/udp",
