@@ -371,3 +371,32 @@ def test_publish_all_uses_exposed_ports(husk, tmp_path):
     assert ports[0].startswith("80/tcp -> 0.0.0.0:") and ports[1].startswith("9000/udp -> 0.0.0.0:")
     husk.run("rm", "-f", "pa")
     husk.run("rmi", "exposed")
+
+
+def test_create_start_restart_keep_ports_ranges_and_ip(husk, www):
+    p = free_port()
+    while True:  # two free consecutive ports
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", p + 1))
+            break
+        except OSError:
+            p = free_port()
+    ip = str(husk.subnets[0][77])
+    husk.run("create", "--name", "web", "-v", "%s:/www:ro" % www, "--ip", ip,
+             "-p", "127.0.0.1:%d-%d:80-81" % (p, p + 1), "busybox", "sh", "-c",
+             "httpd -p 81 -h /www; exec httpd -f -p 80 -h /www")
+    # Created: nothing attached yet.
+    assert husk.links() == [] and husk.out("port", "web") == ""
+    husk.run("start", "web")
+    assert fetch("http://127.0.0.1:%d/" % p) == WWW
+    assert fetch("http://127.0.0.1:%d/" % (p + 1)) == WWW
+    assert husk.inspect("web")["NetworkSettings"]["IPAddress"] == ip
+    husk.run("restart", "-t", "0", "web")
+    assert fetch("http://127.0.0.1:%d/" % (p + 1)) == WWW
+    assert husk.inspect("web")["NetworkSettings"]["IPAddress"] == ip
+    assert husk.out("port", "web").splitlines() == [
+        "80/tcp -> 127.0.0.1:%d" % p, "81/tcp -> 127.0.0.1:%d" % (p + 1)]
+    # The address is the container's: another one cannot have it while it runs.
+    r = husk.fail("run", "--rm", "--ip", ip, "busybox", "true")
+    assert ip in r.stderr, r
