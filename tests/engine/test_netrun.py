@@ -164,7 +164,7 @@ def test_port_conflict_is_clear_and_leaves_nothing(husk, www):
     httpd(husk, www, "-p", "127.0.0.1:%d:80" % port)
     r = husk.fail("run", "-d", "--name", "second", "-p", "127.0.0.1:%d:80" % port, "busybox",
                   "sleep", "60")
-    assert "already published by container" in r.stderr, r
+    assert "127.0.0.1:%d/tcp is already published by container web" % port in r.stderr, r
     st = husk.inspect("second")["State"]
     assert st["Status"] == "created" and not st["Running"] and "already published" in st["Error"]
     links_before = husk.links()
