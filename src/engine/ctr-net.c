@@ -200,11 +200,16 @@ int ctr_net_make(struct engine *e, struct json_object *image_cfg, const struct c
                 int r = net_open(e->root, &ctx, err);
                 if (r == 0)
                         r = net_network_get(ctx, network_ref(want), &n, err);
+                if (r == 0 && n->internal && (o->publish || o->publish_all))
+                        r = error_msg(err, -EINVAL,
+                                      "-p/-P: network '%s' is internal (no way in or out): "
+                                      "nothing can be published from it",
+                                      n->name);
+                network_free(n);
                 if (r < 0) {
                         json_object_put(endpoints);
                         return r;
                 }
-                network_free(n);
                 struct json_object *ep = json_object_new_object();
                 struct json_object *ipam = json_object_new_object();
                 if (o->ip)

@@ -296,7 +296,7 @@ def test_networks_are_isolated_and_internal_has_no_way_out(husk, www):
     assert "default" not in out
     assert "unreachable" in out
     r = husk.fail("run", "--rm", "--network", "sealed", "-p", "80", "busybox", "true")
-    assert "internal" in r.stderr, r
+    assert "network 'sealed' is internal" in r.stderr, r
     husk.run("rm", "-f", "web", "same", "other")
     for n in ("n1", "n2", "sealed"):
         husk.run("network", "rm", n)
