@@ -13,6 +13,7 @@
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "engine/ctr-net.h"
 #include "engine/engine.h"
 #include "image/image.h"
 
@@ -455,7 +456,8 @@ static char *command_text(struct json_object *cfg, bool trunc)
         return trunc ? xasprintf("\"%s\"", s) : TAKE_PTR(s);
 }
 
-static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, int64_t now)
+static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, int64_t now,
+                                  const char *ports)
 {
         _cleanup_json_ struct json_object *doc = NULL;
         struct error ign = {0};
@@ -479,7 +481,7 @@ static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, 
         status_text(c, paused, now, buf, sizeof(buf));
         json_object_object_add(o, "Status", json_object_new_string(buf));
         json_object_object_add(o, "State", json_object_new_string(paused ? "paused" : c->state));
-        json_object_object_add(o, "Ports", json_object_new_string(""));
+        json_object_object_add(o, "Ports", json_object_new_string(ports));
         json_object_object_add(o, "Names", json_object_new_string(c->name));
         json_object_object_add(o, "Labels",
                                labels ? json_object_get(labels) : json_object_new_object());
@@ -555,7 +557,14 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
                         printf(trunc ? "%.12s\n" : "%s\n", l[i].id);
                         continue;
                 }
-                rows[nr++] = ps_row(&l[i], engine_is_paused(e, &l[i]), trunc, now);
+                struct net_port *ports = NULL;
+                size_t np = 0;
+                struct error ign = {0};
+                if (strcmp(l[i].state, "running") == 0)
+                        ctr_net_ports(e, l[i].id, &ports, &np, &ign);
+                _cleanup_free_ char *ptext = ctr_net_ports_text(ports, np);
+                free(ports);
+                rows[nr++] = ps_row(&l[i], engine_is_paused(e, &l[i]), trunc, now, ptext);
         }
         ctr_free_array(l, n);
         int r = 0;
@@ -661,11 +670,7 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
         json_object_object_add(o, "Config", cfg ? json_object_get(cfg) : json_object_new_object());
         json_object_object_add(o, "HostConfig",
                                hc ? json_object_get(hc) : json_object_new_object());
-        struct json_object *net = json_object_new_object();
-        json_object_object_add(net, "Networks", json_object_new_object());
-        json_object_object_add(net, "Ports", json_object_new_object());
-        json_object_object_add(net, "IPAddress", json_object_new_string(""));
-        json_object_object_add(o, "NetworkSettings", net);
+        json_object_object_add(o, "NetworkSettings", ctr_net_settings(e, c, doc));
         return o;
 }
 

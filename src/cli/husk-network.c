@@ -14,6 +14,7 @@
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "engine/engine.h"
 #include "engine/network.h"
 
 static int open_net(struct husk_ctx *ctx, struct net_ctx **ret)
@@ -301,6 +302,36 @@ static int cmd_network_inspect(struct husk_ctx *ctx, int argc, char **argv)
         return status;
 }
 
+/* A network in use: the error names its containers as the user knows them. */
+static void name_users(struct husk_ctx *ctx, struct net_ctx *net, const char *ref,
+                       struct error *err)
+{
+        struct network *n = NULL;
+        _cleanup_strv_ char **ids = NULL;
+        _cleanup_engine_ struct engine *e = NULL;
+        struct error ign = {0};
+        if (net_network_get(net, ref, &n, &ign) < 0)
+                return;
+        int k = net_network_users(net, n->id, &ids, &ign);
+        if (k > 0 && engine_open(ctx->root, ctx->runroot, &e, &ign) == 0) {
+                _cleanup_free_ char *list = xstrdup("");
+                for (size_t i = 0; ids[i]; i++) {
+                        struct ctr c = {0};
+                        char *l = ctr_get(e->store->db, ids[i], &c, &ign) == 0
+                                      ? xasprintf("%s%s%s", list, i ? ", " : "", c.name)
+                                      : xasprintf("%s%s%.12s", list, i ? ", " : "", ids[i]);
+                        ctr_free(&c);
+                        free(list);
+                        list = l;
+                }
+                error_msg(err, -EBUSY,
+                          "network '%s' is in use by container%s %s: stop or disconnect "
+                          "%s first (husk network disconnect %s CONTAINER)",
+                          n->name, k > 1 ? "s" : "", list, k > 1 ? "them" : "it", n->name);
+        }
+        network_free(n);
+}
+
 static int cmd_network_rm(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -337,6 +368,8 @@ static int cmd_network_rm(struct husk_ctx *ctx, int argc, char **argv)
                 r = net_network_remove(net, argv[i], &err);
                 if (r == -ENOENT && force)
                         continue;
+                if (r == -EBUSY)
+                        name_users(ctx, net, argv[i], &err);
                 if (r < 0) {
                         husk_fail(ctx, &err);
                         status = HUSK_EXIT_FAIL;
@@ -561,7 +594,9 @@ static int cmd_network_reconcile(struct husk_ctx *ctx, int argc, char **argv)
 }
 
 static const struct husk_command network_commands[] = {
+    {"connect", cmd_network_connect, "Connect a container to a network"},
     {"create", cmd_network_create, "Create a network"},
+    {"disconnect", cmd_network_disconnect, "Disconnect a container from a network"},
     {"inspect", cmd_network_inspect, "Show details of networks"},
     {"ls", cmd_network_ls, "List networks"},
     {"list", cmd_network_ls, NULL},

@@ -45,9 +45,16 @@ static const char create_help[] =
     "      --cap-drop CAP        drop a capability from it (ALL)\n"
     "      --ulimit NAME=S[:H]   set an rlimit (nofile, nproc ...), else the host's apply\n"
     "      --env-file FILE       read K=V lines (-e comes after)\n"
-    "      --network none        the only network for now: loopback only\n";
+    "      --network NET         bridge (default: network husk0), none (loopback only),\n"
+    "                            host, container:NAME, or a network's name\n"
+    "  -p, --publish [IP:][HPORT:]PORT[/udp]  publish a port (ranges; no HPORT: a free one)\n"
+    "  -P, --publish-all         publish the image's exposed ports on free host ports\n"
+    "      --ip IP               the container's address on its network\n"
+    "      --mac-address MAC     its MAC address\n"
+    "      --dns IP              a name server for /etc/resolv.conf\n"
+    "      --add-host NAME:IP    a line for /etc/hosts (IP host-gateway: the gateway)\n";
 
-#define N_OWNED 9
+#define N_OWNED 12
 
 static void free_owned(char ***owned)
 {
@@ -97,7 +104,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"hostname", required_argument, NULL, 'h'},
             {"volume", required_argument, NULL, 'v'},
             {"memory", required_argument, NULL, 'm'},
-            {"pids-limit", required_argument, NULL, 'P'},
+            {"pids-limit", required_argument, NULL, 0x101},
             {"cpus", required_argument, NULL, 'C'},
             {"label", required_argument, NULL, 'l'},
             {"stop-signal", required_argument, NULL, 'S'},
@@ -110,13 +117,19 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"env-file", required_argument, NULL, 'F'},
             {"network", required_argument, NULL, 'n'},
             {"net", required_argument, NULL, 'n'},
+            {"publish", required_argument, NULL, 'p'},
+            {"publish-all", no_argument, NULL, 'P'},
+            {"ip", required_argument, NULL, 0x102},
+            {"mac-address", required_argument, NULL, 0x103},
+            {"dns", required_argument, NULL, 0x104},
+            {"add-host", required_argument, NULL, 0x105},
             {"help", no_argument, NULL, 'H'},
             {},
         };
         /* owned[0]: env, [1]: volumes, [2]: labels, [3]: entrypoint, [4]: cap-add,
          * [5]: cap-drop, [6]: tmpfs, [7]: ulimits, [8]: env from --env-file */
         int c;
-        while ((c = getopt_long(argc, argv, "+ditN:e:w:u:h:v:m:l:", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+ditN:e:w:u:h:v:m:l:p:P", opts, NULL)) != -1) {
                 switch (c) {
                 case 'd':
                         if (!run)
@@ -161,7 +174,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                                     ctx, "--memory '%s': want a size of at least 6m (512m, 1g)",
                                     optarg);
                         break;
-                case 'P': {
+                case 0x101: {
                         int64_t n;
                         if (parse_i64(optarg, &n) < 0 || n == 0 || n < -1)
                                 return -husk_usage_error(
@@ -210,12 +223,25 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         o->stop_signal = optarg;
                         break;
                 case 'n':
-                        if (strcmp(optarg, "none") != 0)
-                                return -husk_usage_error(
-                                    ctx,
-                                    "--network '%s': only 'none' (loopback only) is supported "
-                                    "yet",
-                                    optarg);
+                        o->network = optarg;
+                        break;
+                case 'p':
+                        owned[9] = strv_push(owned[9], xstrdup(optarg));
+                        break;
+                case 'P':
+                        o->publish_all = true;
+                        break;
+                case 0x102:
+                        o->ip = optarg;
+                        break;
+                case 0x103:
+                        o->mac = optarg;
+                        break;
+                case 0x104:
+                        owned[10] = strv_push(owned[10], xstrdup(optarg));
+                        break;
+                case 0x105:
+                        owned[11] = strv_push(owned[11], xstrdup(optarg));
                         break;
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
@@ -242,6 +268,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         o->volumes = owned[1];
         o->labels = owned[2];
         o->entrypoint = owned[3];
+        o->publish = owned[9];
+        o->dns = owned[10];
+        o->add_hosts = owned[11];
         return optind;
 }
 

@@ -71,3 +71,6 @@ int cmd_stats(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_container(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_export(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_commit(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_port(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_network_connect(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_network_disconnect(struct husk_ctx *ctx, int argc, char **argv);

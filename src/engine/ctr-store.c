@@ -382,3 +382,8 @@ int ctr_count_by_image(struct db *db, const char *image_id, int *ret, struct err
         *ret = r ? sqlite3_column_int(st, 0) : 0;
         return 0;
 }
+
+int ctr_set_config(struct db *db, const char *id, const char *config, struct error *err)
+{
+        return db_run(db, "UPDATE containers SET config = ?2 WHERE id = ?1", err, 2, id, config);
+}

@@ -56,6 +56,8 @@ int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err);
 /* Writes back state, times, exit code, error, pids of c. -ENOENT when the row is gone. */
 int ctr_update(struct db *db, const struct ctr *c, struct error *err);
 int ctr_delete(struct db *db, const char *id, struct error *err);
+/* Replaces the stored config document (network connect/disconnect). */
+int ctr_set_config(struct db *db, const char *id, const char *config, struct error *err);
 /* Renames; -EEXIST when the new name is taken. */
 int ctr_rename(struct db *db, const char *id, const char *name, struct error *err);
 /* How many containers use the image. */

@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
+#include "engine/ctr-net.h"
 #include "image/fsutil.h"
 #include "image/image.h"
 #include "runtime/cgroup.h"
@@ -152,7 +153,8 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
         if ((r = ctr_new_id(id, err)) < 0)
                 return r;
         _cleanup_json_ struct json_object *doc = NULL;
-        if ((r = ctr_config_make(inner, o, id, o->image, &doc, err)) < 0)
+        if ((r = ctr_config_make(inner, o, id, o->image, &doc, err)) < 0 ||
+            (r = ctr_net_make(e, inner, o, doc, err)) < 0)
                 return r;
         struct ctr c = {
             .id = id,
@@ -215,6 +217,9 @@ void engine_release(struct engine *e, const char *id)
 {
         struct error ign = {0};
         container_delete(e->rt_root, id, true, &ign);
+        /* The namespace is gone with the init: the veths, addresses, ports, rules. */
+        ctr_net_release(e, id, &ign);
+        error_clear(&ign);
         _cleanup_free_ char *dir = engine_ctr_dir(e, id);
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
         /* Lazily: a process that still has its cwd there must not keep it mounted. */

@@ -50,6 +50,12 @@ struct ctr_create_opts {
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
         bool interactive, tty, auto_remove;
+        /* Networks (engine/ctr-net.h). network: "bridge" (NULL), "none", "host",
+         * "container:X" or a network's name; publish: -p specs; publish_all: -P. */
+        const char *network, *ip, *mac;
+        char *const *publish;
+        char *const *dns, *const *add_hosts;
+        bool publish_all;
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

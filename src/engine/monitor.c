@@ -31,6 +31,7 @@
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
+#include "engine/ctr-net.h"
 #include "engine/engine.h"
 #include "image/image.h"
 #include "image/snapshot.h"
@@ -229,7 +230,8 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
         if (rootfd < 0)
                 return error_sys(err, -errno, "open '%s'", m->rootfs);
         _cleanup_json_ struct json_object *spec = NULL;
-        if ((r = ctr_oci_spec(doc, m->c.id, rootfd, m->rootfs, m->dir, &spec, err)) < 0)
+        if ((r = ctr_oci_spec(doc, m->c.id, rootfd, m->rootfs, m->dir, &spec, err)) < 0 ||
+            (r = ctr_net_spec(m->e, doc, m->c.id, m->dir, spec, err)) < 0)
                 return r;
         return write_text(m->dir, "config.json", json_pretty(spec), err);
 }
@@ -396,7 +398,8 @@ static int setup(struct monitor *m, struct error *err)
                 return error_sys(err, -errno, "open log '%s'", log);
         if ((r = create_container(m, err)) < 0)
                 return r;
-        if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0)
+        if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0 ||
+            (r = ctr_net_attach(m->e, &m->c, doc, m->init, err)) < 0)
                 return r;
         return container_start(m->e->rt_root, m->c.id, err);
 }

@@ -149,9 +149,13 @@ static int peer_entries(struct net_ctx *ctx, const char *container_id, char ***r
                 const char *name = (const char *)sqlite3_column_text(st, 1);
                 const char *host = (const char *)sqlite3_column_text(st, 2);
                 const char *id = (const char *)sqlite3_column_text(st, 3);
-                char *line = xasprintf("%s\t%s%s%s%s%.12s", addr, host ? host : "", host ? " " : "",
-                                       name && (!host || strcmp(name, host)) ? name : "",
-                                       name && (!host || strcmp(name, host)) ? " " : "", id);
+                /* IP  hostname name shortid, each once (the short id is the default hostname). */
+                bool with_name = name && (!host || strcmp(name, host) != 0);
+                bool with_id = !(host && strlen(host) == 12 && strncmp(host, id, 12) == 0);
+                char *line =
+                    xasprintf("%s\t%s%s%s%s%.12s", addr, host ? host : "",
+                              host && with_name ? " " : "", with_name ? name : "",
+                              with_id && (host || with_name) ? " " : "", with_id ? id : "");
                 v = strv_push(v, line);
         }
         if (r < 0) {

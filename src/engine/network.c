@@ -159,8 +159,10 @@ static int ports_check(struct net_ctx *ctx, struct net_port *p, size_t n, struct
                                                  p[i].host_ip, p[i].host_port, p[i].proto);
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
                 int r = db_prepare(ctx->db,
-                                   "SELECT container_id, host_ip FROM network_ports WHERE proto = "
-                                   "?1 AND host_port = ?2 AND (host_ip = ?3 OR host_ip = "
+                                   "SELECT p.container_id, a.name FROM network_ports p LEFT JOIN "
+                                   "network_allocations a ON a.network_id = p.network_id AND "
+                                   "a.container_id = p.container_id WHERE p.proto = ?1 AND "
+                                   "p.host_port = ?2 AND (p.host_ip = ?3 OR p.host_ip = "
                                    "'0.0.0.0' OR ?3 = '0.0.0.0')",
                                    &st, err);
                 if (r < 0)
@@ -171,12 +173,16 @@ static int ports_check(struct net_ctx *ctx, struct net_port *p, size_t n, struct
                 r = db_step(ctx->db, st, err);
                 if (r < 0)
                         return r;
-                if (r > 0)
+                if (r > 0) {
+                        /* By its name when it has one (a container's), else the id. */
+                        const char *by = (const char *)sqlite3_column_text(st, 1);
+                        const char *id = (const char *)sqlite3_column_text(st, 0);
                         return error_msg(err, -EADDRINUSE,
                                          "host port %s:%u/%s is already published by container "
-                                         "%.12s",
+                                         "%.*s",
                                          p[i].host_ip, p[i].host_port, p[i].proto,
-                                         (const char *)sqlite3_column_text(st, 0));
+                                         by && *by ? (int)strlen(by) : 12, by && *by ? by : id);
+                }
         }
         return 0;
 }

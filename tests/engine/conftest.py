@@ -12,8 +12,11 @@ HUSK names the husk binary (default build/husk). Under the ASan build
 (which have no stderr) go to files via ASAN_OPTIONS=log_path, and any such
 file fails the test.
 """
+import ipaddress
 import json
 import os
+import random
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -96,6 +99,31 @@ def cgroup_file(cid, controller, name):
     raise AssertionError("no %s hierarchy" % controller)
 
 
+def _host_routes():
+    out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                         check=True).stdout.decode()
+    nets = []
+    for line in out.splitlines():
+        w = line.split()
+        dst = w[1] if w[0] in ("broadcast", "local") and len(w) > 1 else w[0]
+        try:
+            nets.append(ipaddress.ip_network(dst, strict=False))
+        except ValueError:
+            pass
+    return nets
+
+
+def free_subnet(taken=()):
+    """A random 10.x.y.0/24 that no host route (nor an earlier pick) overlaps."""
+    routes = _host_routes()
+    for _ in range(200):
+        cand = ipaddress.ip_network("10.%d.%d.0/24" % (random.randint(160, 250),
+                                                       random.randint(0, 255)))
+        if not any(cand.overlaps(r) for r in routes) and not any(cand.overlaps(t) for t in taken):
+            return cand
+    raise RuntimeError("no free subnet found")
+
+
 class Result:
     def __init__(self, args, p):
         self.args = args
@@ -116,6 +144,13 @@ class Husk:
         self.asan_dir = self.base / "asan"
         self.asan_dir.mkdir()
         self.env = dict(os.environ)
+        # Containers get the default bridge network: links, nft table and subnet
+        # of this test's own, so parallel tests (and other people's) never meet.
+        self.net_prefix = "he" + secrets.token_hex(2)
+        self.table = "husk_test_" + self.net_prefix
+        self.subnets = [free_subnet()]
+        self.env.update(HUSK_NET_PREFIX=self.net_prefix, HUSK_NFT_TABLE=self.table,
+                        HUSK_DEFAULT_SUBNET=str(self.subnets[0]))
         if "asan" in HUSK:
             self.env["ASAN_OPTIONS"] = "detect_leaks=1:log_path=%s/report" % self.asan_dir
             self.env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
@@ -144,6 +179,22 @@ class Husk:
 
     def popen(self, *args, **kw):
         return subprocess.Popen(self.cmdline(*args), env=self.env, **kw)
+
+    def subnet(self):
+        s = free_subnet(self.subnets)
+        self.subnets.append(s)
+        return s
+
+    def links(self):
+        """Host links of this test's prefix."""
+        out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True,
+                             check=True).stdout.decode()
+        names = [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()]
+        return sorted(n for n in names if n.startswith(self.net_prefix))
+
+    def nft_table(self):
+        p = subprocess.run(["nft", "list", "table", "ip", self.table], capture_output=True)
+        return p.stdout.decode() if p.returncode == 0 else None
 
     def inspect(self, name):
         return json.loads(self.out("inspect", name))[0]
@@ -190,6 +241,18 @@ class Husk:
         if (self.root / "husk.db").exists():
             left += ["row: %r" % (r,) for r in self.db_rows()]
         left += ["process: %d" % p for p in self.monitor_pids()]
+        left += ["link: " + l for l in self.links()]
+        if self.nft_table() is not None:
+            left.append("nft table ip " + self.table)
+        if (self.root / "husk.db").exists():
+            con = sqlite3.connect(str(self.root / "husk.db"))
+            try:
+                left += ["allocation: %r" % (r,) for r in con.execute(
+                    "SELECT network_id, address, container_id FROM network_allocations")]
+            except sqlite3.OperationalError:
+                pass
+            finally:
+                con.close()
         if self.asan_dir.exists():
             for f in self.asan_dir.iterdir():
                 left.append("sanitizer report %s:\n%s" % (f, f.read_text()[-3000:]))
@@ -237,5 +300,15 @@ def husk(busybox_tar):
                 d.rmdir()
             except OSError:
                 pass
+    for link in h.links():
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+    if h.nft_table() is not None:
+        subprocess.run(["nft", "delete", "table", "ip", h.table], capture_output=True)
+    for claim in ("/run/husk-net/links-" + h.net_prefix, "/run/husk-net/nft-" + h.table):
+        try:
+            if Path(claim).read_text() == str(h.root):
+                os.unlink(claim)
+        except OSError:
+            pass
     shutil.rmtree(base, ignore_errors=True)
     assert not left, "left behind:\n" + "\n".join(left)

@@ -70,7 +70,7 @@ def test_entrypoint_and_cmd(husk):
 
 
 def test_pid1_caps_namespaces(husk):
-    cid = husk.out("run", "-d", "busybox", "sleep", "30").strip()
+    cid = husk.out("run", "-d", "--network", "none", "busybox", "sleep", "30").strip()
     assert husk.out("exec", cid, "cat", "/proc/1/comm") == "sleep\n"
     ps = husk.out("exec", cid, "sh", "-c", "ls -d /proc/[1-9]*")
     assert "/proc/1\n" in ps
@@ -84,7 +84,7 @@ def test_pid1_caps_namespaces(husk):
     # The init starts with no signal blocked or ignored (the monitor's are not inherited).
     sig = dict(l.split(":\t") for l in status.splitlines() if l.startswith("Sig"))
     assert sig["SigBlk"] == "0000000000000000" and sig["SigIgn"] == "0000000000000000", sig
-    # Only loopback, and it is up.
+    # --network none: only loopback, and it is up.
     links = husk.out("exec", cid, "ip", "-o", "link")
     assert len(links.strip().splitlines()) == 1 and "lo:" in links and "UP" in links
     # Masked and read-only paths.
