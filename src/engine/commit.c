@@ -28,7 +28,7 @@
 #define OVL_MAX_LAYERS 500
 
 /* Mount points the runtime creates in the upper dir for the engine's binds. */
-static char *const bind_mountpoints[] = {"etc/hostname", "etc/hosts", NULL};
+static char *const bind_mountpoints[] = {"etc/hostname", "etc/hosts", "etc/resolv.conf", NULL};
 
 static bool is_whiteout(const struct stat *st)
 {
