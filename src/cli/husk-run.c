@@ -19,6 +19,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/restart.h"
 
 static const char create_help[] =
     "Options:\n"
@@ -45,7 +46,8 @@ static const char create_help[] =
     "      --cap-drop CAP        drop a capability from it (ALL)\n"
     "      --ulimit NAME=S[:H]   set an rlimit (nofile, nproc ...), else the host's apply\n"
     "      --env-file FILE       read K=V lines (-e comes after)\n"
-    "      --network none        the only network for now: loopback only\n";
+    "      --network none        the only network for now: loopback only\n"
+    "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n";
 
 #define N_OWNED 9
 
@@ -110,6 +112,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"env-file", required_argument, NULL, 'F'},
             {"network", required_argument, NULL, 'n'},
             {"net", required_argument, NULL, 'n'},
+            {"restart", required_argument, NULL, 0x100}, /* monitor2 */
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -217,6 +220,14 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                                     "yet",
                                     optarg);
                         break;
+                case 0x100: { /* monitor2: --restart */
+                        struct error err = {0};
+                        if (restart_parse(optarg, &o->restart_name, &o->restart_max, &err) < 0) {
+                                husk_fail(ctx, &err);
+                                return -HUSK_EXIT_USAGE;
+                        }
+                        break;
+                }
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
                                run ? "run" : "create",
@@ -229,6 +240,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         }
         if (optind >= argc)
                 return -husk_usage_error(ctx, "want an IMAGE");
+        if (o->auto_remove && o->restart_name && strcmp(o->restart_name, "no") != 0)
+                return -husk_usage_error(ctx, "conflicting options: --restart %s and --rm",
+                                         o->restart_name);
         o->image = argv[optind];
         o->cmd = argv + optind + 1;
         /* As docker: --env-file first, -e after (and over it). */

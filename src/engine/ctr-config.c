@@ -331,6 +331,11 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(hc, "Binds", str_array(binds));
         add(hc, "NetworkMode", json_object_new_string("none"));
         add(hc, "AutoRemove", json_object_new_boolean(o->auto_remove));
+        /* monitor2: the restart policy the monitor applies */
+        struct json_object *rp = json_object_new_object();
+        add(rp, "Name", json_object_new_string(o->restart_name ? o->restart_name : "no"));
+        add(rp, "MaximumRetryCount", json_object_new_int(o->restart_max));
+        add(hc, "RestartPolicy", rp);
         add(hc, "Memory", json_object_new_int64(o->memory));
         add(hc, "NanoCpus", json_object_new_int64(o->nano_cpus));
         add(hc, "PidsLimit", json_object_new_int64(o->pids_limit));

@@ -50,6 +50,9 @@ struct ctr_create_opts {
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
         bool interactive, tty, auto_remove;
+        /* monitor2: --restart (engine/restart.h); NULL = "no" */
+        const char *restart_name;
+        int restart_max;
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
