@@ -6,14 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/husk.h"
+#include "core/json.h"
 #include "core/sealed.h"
 #include "core/util.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/logdrv.h"
 #include "engine/logs.h"
 #include "runtime/container.h"
 #include "runtime/terminal.h"
@@ -118,18 +121,45 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
             engine_lookup(e, argv[optind], &ct, &err) < 0)
                 return husk_fail(ctx, &err);
         _cleanup_free_ char *id = xstrdup(ct.id);
-        ctr_free(&ct);
-        _cleanup_free_ char *path = engine_log_path(e, id);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno != ENOENT) {
-                error_sys(&err, -errno, "open '%s'", path);
+        /* monitor2: the log driver decides the files (rotated ones first) or that there are none.
+         */
+        struct log_cfg lc;
+        {
+                _cleanup_json_ struct json_object *doc = NULL;
+                json_parse_string("container config", ct.config, &doc, &err);
+                logdrv_get_config(doc, &lc);
+                error_clear(&err);
+        }
+        if (strcmp(lc.driver, "none") == 0) {
+                error_msg(&err, -EINVAL,
+                          "container %s: the configured logging driver (none) does not support "
+                          "reading",
+                          ct.name);
+                ctr_free(&ct);
                 return husk_fail(ctx, &err);
         }
+        ctr_free(&ct);
+        _cleanup_free_ char *path = engine_log_path(e, id);
         struct log_reader r = {0};
         struct log_msg *m = NULL;
         size_t n = 0;
+        _cleanup_strv_ char **files = logdrv_files(path, &lc);
+        for (char **f = files; f && *f && strcmp(*f, path) != 0; f++) {
+                _cleanup_close_ int old = open(*f, O_RDONLY | O_CLOEXEC);
+                if (old >= 0)
+                        read_more(old, &r, &m, &n);
+        }
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT) {
+                error_sys(&err, -errno, "open '%s'", path);
+                log_reader_done(&r);
+                log_msg_free_array(m, n);
+                return husk_fail(ctx, &err);
+        }
         if (fd >= 0)
                 read_more(fd, &r, &m, &n);
+        if (!follow)
+                log_reader_flush(&r, &m, &n); /* monitor2: a last line without newline */
         filter_msgs(m, &n);
         size_t from = tail >= 0 && (size_t)tail < n ? n - (size_t)tail : 0;
         print_msgs(m, from, n, timestamps);
@@ -146,6 +176,17 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
                         fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd >= 0)
                         read_more(fd, &r, &m, &n);
+                /* monitor2: rotated meanwhile: finish the old file, go on with the new. */
+                struct stat a, b;
+                if (fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino != b.st_ino) {
+                        read_more(fd, &r, &m, &n);
+                        close(fd);
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd >= 0)
+                                read_more(fd, &r, &m, &n);
+                }
+                if (!running)
+                        log_reader_flush(&r, &m, &n);
                 filter_msgs(m, &n);
                 print_msgs(m, 0, n, timestamps);
                 log_msg_free_array(m, n);

@@ -47,14 +47,20 @@ static const char create_help[] =
     "      --ulimit NAME=S[:H]   set an rlimit (nofile, nproc ...), else the host's apply\n"
     "      --env-file FILE       read K=V lines (-e comes after)\n"
     "      --network none        the only network for now: loopback only\n"
-    "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n";
+    "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
+    "      --log-driver DRIVER   k8s-file (default), json-file or none\n"
+    "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n";
 
 #define N_OWNED 9
+
+static char **log_opts; /* monitor2: --log-opt values */
 
 static void free_owned(char ***owned)
 {
         for (int i = 0; i < N_OWNED; i++)
                 strv_free(owned[i]);
+        strv_free(log_opts); /* monitor2 */
+        log_opts = NULL;
 }
 
 /* Docker's env file: K=V or K per line; blank lines and # comments skipped. */
@@ -113,6 +119,8 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"network", required_argument, NULL, 'n'},
             {"net", required_argument, NULL, 'n'},
             {"restart", required_argument, NULL, 0x100}, /* monitor2 */
+            {"log-driver", required_argument, NULL, 0x101},
+            {"log-opt", required_argument, NULL, 0x102},
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -228,6 +236,13 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         }
                         break;
                 }
+                case 0x101: /* monitor2 */
+                        o->log_driver = optarg;
+                        break;
+                case 0x102:
+                        log_opts = strv_push(log_opts, xstrdup(optarg));
+                        o->log_opts = log_opts;
+                        break;
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
                                run ? "run" : "create",

@@ -1,4 +1,5 @@
 #include "engine/ctr-config.h"
+#include "engine/logdrv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -336,6 +337,11 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(rp, "Name", json_object_new_string(o->restart_name ? o->restart_name : "no"));
         add(rp, "MaximumRetryCount", json_object_new_int(o->restart_max));
         add(hc, "RestartPolicy", rp);
+        struct json_object *lc = NULL; /* monitor2: the log driver */
+        int lr = logdrv_make_config(o->log_driver, o->log_opts, &lc, err);
+        if (lr < 0)
+                return lr;
+        add(hc, "LogConfig", lc);
         add(hc, "Memory", json_object_new_int64(o->memory));
         add(hc, "NanoCpus", json_object_new_int64(o->nano_cpus));
         add(hc, "PidsLimit", json_object_new_int64(o->pids_limit));

@@ -32,6 +32,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/logdrv.h"
 #include "engine/restart.h"
 #include "image/image.h"
 #include "image/snapshot.h"
@@ -53,7 +54,7 @@ struct monitor {
         struct ctr c;
         char *dir, *run, *rootfs;
         int out_fd, err_fd, in_fd; /* our ends of the container's stdio, -1 when closed */
-        int log_fd, listen_fd, sig_fd;
+        int listen_fd, sig_fd;
         bool open_stdin, tty, auto_remove;
         int pty;             /* the pty master with Tty, -1 without */
         int explain_rd;      /* with --explain: read end of the explanations, -1 without */
@@ -63,6 +64,7 @@ struct monitor {
         bool exited;
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
+        struct log_sink sink; /* monitor2: the log driver's output */
 };
 
 static void broadcast(struct monitor *m, char type, const void *buf, size_t len);
@@ -119,40 +121,6 @@ static void broadcast(struct monitor *m, char type, const void *buf, size_t len)
         }
 }
 
-/* ---------------------------------------------------------------- the log */
-
-static void log_timestamp(char *buf, size_t len)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        char base[32];
-        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-/* k8s-file: "TIMESTAMP stdout|stderr F|P text\n", P for a piece without its newline. */
-static void log_write(struct monitor *m, bool is_err, const char *buf, size_t len)
-{
-        if (m->log_fd < 0)
-                return;
-        char ts[64];
-        log_timestamp(ts, sizeof(ts));
-        const char *stream = is_err ? "stderr" : "stdout";
-        while (len > 0) {
-                const char *nl = memchr(buf, '\n', len);
-                size_t n = nl ? (size_t)(nl - buf) : len;
-                _cleanup_free_ char *rec =
-                    xasprintf("%s %s %c %.*s\n", ts, stream, nl ? 'F' : 'P', (int)n, buf);
-                write_all(m->log_fd, rec, strlen(rec));
-                if (!nl)
-                        break;
-                buf += n + 1;
-                len -= n + 1;
-        }
-}
-
 /* Reads what the container wrote on one stream; false on EOF. */
 static bool pump(struct monitor *m, int *fd, bool is_err)
 {
@@ -165,7 +133,7 @@ static bool pump(struct monitor *m, int *fd, bool is_err)
                 *fd = -1;
                 return false;
         }
-        log_write(m, is_err, buf, (size_t)n);
+        log_sink_write(&m->sink, is_err, buf, (size_t)n);
         broadcast(m, is_err ? FRAME_STDERR : FRAME_STDOUT, buf, (size_t)n);
         return true;
 }
@@ -392,9 +360,10 @@ static int setup(struct monitor *m, struct error *err)
             (r = write_bundle(m, doc, err)) < 0 || (r = listen_attach(m, err)) < 0)
                 return r;
         _cleanup_free_ char *log = engine_log_path(m->e, m->c.id);
-        m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (m->log_fd < 0)
-                return error_sys(err, -errno, "open log '%s'", log);
+        struct log_cfg lc;
+        logdrv_get_config(doc, &lc);
+        if ((r = log_sink_open(&m->sink, log, &lc, err)) < 0)
+                return r;
         if ((r = create_container(m, err)) < 0)
                 return r;
         if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0)
@@ -643,12 +612,13 @@ static int restart_round(struct monitor *m, int64_t delay_ms, struct error *err)
         for (size_t i = 0; i < m->n_clients; i++)
                 kill_client(&m->clients[i]);
         reap_clients(m);
-        int *fds[] = {&m->out_fd, &m->err_fd, &m->in_fd, &m->log_fd, &m->listen_fd, &m->pty};
+        int *fds[] = {&m->out_fd, &m->err_fd, &m->in_fd, &m->listen_fd, &m->pty};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (*fds[i] >= 0) {
                         close(*fds[i]);
                         *fds[i] = -1;
                 }
+        log_sink_close(&m->sink);
         engine_release(m->e, m->c.id);
         m->exited = false;
         m->init = 0;
@@ -670,11 +640,11 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         struct monitor m = {.out_fd = -1,
                             .err_fd = -1,
                             .in_fd = -1,
-                            .log_fd = -1,
                             .listen_fd = -1,
                             .sig_fd = -1,
                             .pty = -1,
-                            .explain_rd = -1};
+                            .explain_rd = -1,
+                            .sink = {.fd = -1}};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -755,8 +725,8 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         }
         for (size_t i = 0; i < m.n_clients; i++)
                 kill_client(&m.clients[i]);
-        int fds[] = {m.out_fd,    m.err_fd, m.in_fd, m.log_fd,
-                     m.listen_fd, m.sig_fd, m.pty,   m.explain_rd};
+        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.listen_fd, m.sig_fd, m.pty, m.explain_rd};
+        log_sink_close(&m.sink);
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);
