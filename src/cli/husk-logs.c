@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli/detach-keys.h"
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/sealed.h"
@@ -217,6 +218,33 @@ static char **env_set(char **env, const char *kv)
         return strv_push(env, xstrdup(kv));
 }
 
+/* monitor2: exec --detach-keys (docker's default until set). */
+static struct detach_keys exec_keys = {.seq = {0x10, 0x11}, .len = 2};
+
+static bool exec_filter(void *arg, const char *in, size_t n, char *out, size_t *out_n)
+{
+        return detach_keys_filter(arg, in, n, out, out_n);
+}
+
+/* After detaching from exec -t nobody else holds the pty master, and its
+ * closing would hang up the process: a small child of ours (in a session of
+ * its own) keeps it open, dropping the output, until the process is gone. */
+static void hold_terminal(int master)
+{
+        pid_t pid = fork();
+        if (pid != 0)
+                return;
+        setsid();
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3 && null >= 0; fd++)
+                dup2(null, fd);
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                ;
+        _exit(0);
+}
+
 /* exec -t: the runtime hands the pty master over a console socket (in the
  * container's run dir, reached through /proc/self/fd so its path stays short);
  * then relay it (raw mode, window size, signals) until the process exits. */
@@ -275,17 +303,26 @@ static int exec_tty(struct husk_ctx *ctx, struct engine *e, const char *id, stru
                 error_msg(&err, -EIO, "exec: no terminal from the container");
                 return husk_fail(ctx, &err);
         }
-        terminal_relay(master, (pid_t)pid, &status);
+        if (terminal_relay_filter(master, (pid_t)pid, exec_filter, &exec_keys, &status) == 1) {
+                /* monitor2: the detach keys; the process runs on, as docker's. */
+                fprintf(stderr, "\r\nread escape sequence\r\n");
+                hold_terminal(master);
+                return 0;
+        }
         return status;
 }
 
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
-            {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
-            {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
-            {"help", no_argument, NULL, 'h'},       {}};
+        static const struct option opts[] = {{"detach", no_argument, NULL, 'd'},
+                                             {"interactive", no_argument, NULL, 'i'},
+                                             {"tty", no_argument, NULL, 't'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"workdir", required_argument, NULL, 'w'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"detach-keys", required_argument, NULL, 'K'},
+                                             {}};
         bool detach = false, interactive = false, tty = false;
         const char *user = NULL, *workdir = NULL;
         _cleanup_strv_ char **env = NULL;
@@ -313,6 +350,12 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                 case 'u':
                         user = optarg;
                         break;
+                case 'K': { /* monitor2 */
+                        struct error kerr = {0};
+                        if (detach_keys_parse(optarg, &exec_keys, &kerr) < 0)
+                                return husk_fail(ctx, &kerr);
+                        break;
+                }
                 case 'w':
                         workdir = optarg;
                         if (workdir[0] != '/')

@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/detach-keys.h"
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -49,7 +50,8 @@ static const char create_help[] =
     "      --network none        the only network for now: loopback only\n"
     "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
     "      --log-driver DRIVER   k8s-file (default), json-file or none\n"
-    "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n";
+    "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n"
+    "      --detach-keys KEYS    keys that detach from a terminal (ctrl-p,ctrl-q)\n";
 
 #define N_OWNED 9
 
@@ -88,6 +90,20 @@ static int read_env_file(const char *path, char ***env, struct error *err)
         return 0;
 }
 
+/* monitor2: --detach-keys of run, start and attach (docker's default until set). */
+static struct detach_keys dkeys = {.seq = {0x10, 0x11}, .len = 2};
+
+/* Parses --detach-keys into dkeys. */
+static int set_detach_keys(struct husk_ctx *ctx, const char *s)
+{
+        struct error err = {0};
+        if (detach_keys_parse(s, &dkeys, &err) < 0) {
+                husk_fail(ctx, &err);
+                return -HUSK_EXIT_USAGE;
+        }
+        return 0;
+}
+
 /* Parses create/run options; returns argv index of IMAGE, or a negative exit status. */
 static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         struct ctr_create_opts *o, bool *detach, char ***owned)
@@ -121,6 +137,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"restart", required_argument, NULL, 0x100}, /* monitor2 */
             {"log-driver", required_argument, NULL, 0x101},
             {"log-opt", required_argument, NULL, 0x102},
+            {"detach-keys", required_argument, NULL, 0x103},
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -243,6 +260,10 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         log_opts = strv_push(log_opts, xstrdup(optarg));
                         o->log_opts = log_opts;
                         break;
+                case 0x103:
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return -HUSK_EXIT_USAGE;
+                        break;
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
                                run ? "run" : "create",
@@ -327,39 +348,9 @@ static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int so
         return status;
 }
 
-/* Docker's detach keys, ctrl-p ctrl-q, in what was read from a terminal: on a
- * match, true with *n cut to the bytes before it. A ctrl-p at the end of one
- * read is held back (*pending) until the next shows what follows it. */
-static bool detach_keys(bool *pending, char *buf, ssize_t *n)
-{
-        char out[65536 + 1];
-        size_t o = 0;
-        for (ssize_t i = 0; i < *n; i++) {
-                char c = buf[i];
-                if (*pending) {
-                        *pending = false;
-                        if (c == 0x11) {
-                                memcpy(buf, out, o);
-                                *n = (ssize_t)o;
-                                return true;
-                        }
-                        out[o++] = 0x10;
-                }
-                if (c == 0x10)
-                        *pending = true;
-                else
-                        out[o++] = c;
-        }
-        memcpy(buf, out, o);
-        *n = (ssize_t)o;
-        return false;
-}
-
 static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, int sock,
                        bool with_stdin, bool tty)
 {
-        bool dk = false;
-
         sigset_t sigs;
         sigemptyset(&sigs);
         int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -394,10 +385,17 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
                         }
                 }
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        char buf[65536];
-                        ssize_t got = read(0, buf, sizeof(buf)), n = got;
-                        if (n > 0 && tty && detach_keys(&dk, buf, &n)) {
-                                /* ctrl-p ctrl-q: leave the container running, as docker. */
+                        char in[65536], buf[65536 + DETACH_KEYS_MAX];
+                        ssize_t got = read(0, in, sizeof(in)), n = got;
+                        size_t fn = got > 0 ? (size_t)got : 0;
+                        bool detached = false;
+                        if (got > 0 && tty)
+                                detached = detach_keys_filter(&dkeys, in, (size_t)got, buf, &fn);
+                        else if (got > 0)
+                                memcpy(buf, in, (size_t)got);
+                        n = got > 0 ? (ssize_t)fn : got;
+                        if (detached) {
+                                /* The detach keys: leave the container running, as docker. */
                                 if (n > 0)
                                         write_all(sock, buf, (size_t)n);
                                 fprintf(stderr, "\r\nread escape sequence\r\n");
@@ -496,13 +494,17 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
         static const struct option opts[] = {
             {"attach", no_argument, NULL, 'a'},
             {"interactive", no_argument, NULL, 'i'},
+            {"detach-keys", required_argument, NULL, 'K'}, /* monitor2 */
             {"help", no_argument, NULL, 'h'},
             {},
         };
         bool attach = false, interactive = false;
         int c;
         while ((c = getopt_long(argc, argv, "aih", opts, NULL)) != -1) {
-                if (c == 'a') {
+                if (c == 'K') {
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return HUSK_EXIT_USAGE;
+                } else if (c == 'a') {
                         attach = true;
                 } else if (c == 'i') {
                         interactive = true;
@@ -510,7 +512,8 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
                         printf("Usage: husk start [-a] [-i] CONTAINER...\n\nStart containers.\n"
                                "  -a, --attach        stream its output and return its exit "
                                "code\n"
-                               "  -i, --interactive   forward stdin\n");
+                               "  -i, --interactive   forward stdin\n"
+                               "      --detach-keys K keys that detach (ctrl-p,ctrl-q)\n");
                         return 0;
                 } else {
                         return husk_bad_option(ctx);
@@ -561,17 +564,21 @@ int cmd_attach(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"no-stdin", no_argument, NULL, 'n'},
+            {"detach-keys", required_argument, NULL, 'K'}, /* monitor2 */
             {"help", no_argument, NULL, 'h'},
             {},
         };
         bool with_stdin = true;
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'n') {
+                if (c == 'K') {
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return HUSK_EXIT_USAGE;
+                } else if (c == 'n') {
                         with_stdin = false;
                 } else if (c == 'h') {
-                        printf("Usage: husk attach [--no-stdin] CONTAINER\n\nStream a running "
-                               "container's output (and forward stdin to it).\n");
+                        printf("Usage: husk attach [--no-stdin] [--detach-keys KEYS] CONTAINER\n\n"
+                               "Stream a running container's output (and forward stdin to it).\n");
                         return 0;
                 } else {
                         return husk_bad_option(ctx);
