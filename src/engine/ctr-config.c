@@ -1,5 +1,4 @@
 #include "engine/ctr-config.h"
-#include "engine/logdrv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +13,7 @@
 #include "core/json.h"
 #include "core/safepath.h"
 #include "core/util.h"
+#include "engine/logdrv.h"
 #include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
