@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "engine/ctr-net.h"
 #include "engine/engine.h"
+#include "engine/restart.h"
 #include "image/image.h"
 
 /* Runs fn on each CONTAINER argument, printing the argument on success (as docker). */
@@ -415,7 +416,10 @@ static void format_time(int64_t ns, char *buf, size_t len)
 static void status_text(const struct ctr *c, bool paused, int64_t now, char *buf, size_t len)
 {
         char since[64];
-        if (strcmp(c->state, "running") == 0) {
+        if (strcmp(c->state, "running") == 0 && c->pid <= 0) { /* monitor2: between restarts */
+                format_since(c->finished / 1000000000LL, now / 1000000000LL, since, sizeof(since));
+                snprintf(buf, len, "Restarting (%d) %s", c->exit_code, since);
+        } else if (strcmp(c->state, "running") == 0) {
                 format_since(c->started / 1000000000LL, now / 1000000000LL, since, sizeof(since));
                 size_t l = strlen(since);
                 if (l > 4 && strcmp(since + l - 4, " ago") == 0)
@@ -480,7 +484,11 @@ static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, 
         json_object_object_add(o, "CreatedAt", json_object_new_string(created));
         status_text(c, paused, now, buf, sizeof(buf));
         json_object_object_add(o, "Status", json_object_new_string(buf));
-        json_object_object_add(o, "State", json_object_new_string(paused ? "paused" : c->state));
+        bool restarting = strcmp(c->state, "running") == 0 && c->pid <= 0; /* monitor2 */
+        json_object_object_add(o, "State",
+                               json_object_new_string(paused       ? "paused"
+                                                      : restarting ? "restarting"
+                                                                   : c->state));
         json_object_object_add(o, "Ports", json_object_new_string(ports));
         json_object_object_add(o, "Names", json_object_new_string(c->name));
         json_object_object_add(o, "Labels",
@@ -623,10 +631,14 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
         struct json_object *st = json_object_new_object();
         bool running = strcmp(c->state, "running") == 0;
         bool paused = engine_is_paused(e, c);
-        json_object_object_add(st, "Status", json_object_new_string(paused ? "paused" : c->state));
+        bool restarting = running && c->pid <= 0; /* monitor2: between restarts */
+        json_object_object_add(st, "Status",
+                               json_object_new_string(paused       ? "paused"
+                                                      : restarting ? "restarting"
+                                                                   : c->state));
         json_object_object_add(st, "Running", json_object_new_boolean(running));
         json_object_object_add(st, "Paused", json_object_new_boolean(paused));
-        json_object_object_add(st, "Restarting", json_object_new_boolean(false));
+        json_object_object_add(st, "Restarting", json_object_new_boolean(restarting));
         json_object_object_add(st, "OOMKilled", json_object_new_boolean(false));
         json_object_object_add(st, "Dead", json_object_new_boolean(false));
         json_object_object_add(st, "Pid", json_object_new_int(running ? c->pid : 0));
@@ -642,7 +654,8 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
         json_object_object_add(o, "LogPath", json_object_new_string(log));
         _cleanup_free_ char *name = xasprintf("/%s", c->name);
         json_object_object_add(o, "Name", json_object_new_string(name));
-        json_object_object_add(o, "RestartCount", json_object_new_int(0));
+        json_object_object_add(o, "RestartCount",
+                               json_object_new_int(restart_count(e, c->id))); /* monitor2 */
         json_object_object_add(o, "Driver", json_object_new_string("overlay"));
         struct json_object *mounts = json_object_new_array();
         struct json_object *binds = field(hc, "Binds");

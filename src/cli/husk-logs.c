@@ -6,14 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli/detach-keys.h"
 #include "cli/husk.h"
+#include "core/json.h"
 #include "core/sealed.h"
 #include "core/util.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/logdrv.h"
 #include "engine/logs.h"
 #include "runtime/container.h"
 #include "runtime/terminal.h"
@@ -118,18 +122,45 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
             engine_lookup(e, argv[optind], &ct, &err) < 0)
                 return husk_fail(ctx, &err);
         _cleanup_free_ char *id = xstrdup(ct.id);
-        ctr_free(&ct);
-        _cleanup_free_ char *path = engine_log_path(e, id);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 && errno != ENOENT) {
-                error_sys(&err, -errno, "open '%s'", path);
+        /* monitor2: the log driver decides the files (rotated ones first) or that there are none.
+         */
+        struct log_cfg lc;
+        {
+                _cleanup_json_ struct json_object *doc = NULL;
+                json_parse_string("container config", ct.config, &doc, &err);
+                logdrv_get_config(doc, &lc);
+                error_clear(&err);
+        }
+        if (strcmp(lc.driver, "none") == 0) {
+                error_msg(&err, -EINVAL,
+                          "container %s: the configured logging driver (none) does not support "
+                          "reading",
+                          ct.name);
+                ctr_free(&ct);
                 return husk_fail(ctx, &err);
         }
+        ctr_free(&ct);
+        _cleanup_free_ char *path = engine_log_path(e, id);
         struct log_reader r = {0};
         struct log_msg *m = NULL;
         size_t n = 0;
+        _cleanup_strv_ char **files = logdrv_files(path, &lc);
+        for (char **f = files; f && *f && strcmp(*f, path) != 0; f++) {
+                _cleanup_close_ int old = open(*f, O_RDONLY | O_CLOEXEC);
+                if (old >= 0)
+                        read_more(old, &r, &m, &n);
+        }
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT) {
+                error_sys(&err, -errno, "open '%s'", path);
+                log_reader_done(&r);
+                log_msg_free_array(m, n);
+                return husk_fail(ctx, &err);
+        }
         if (fd >= 0)
                 read_more(fd, &r, &m, &n);
+        if (!follow)
+                log_reader_flush(&r, &m, &n); /* monitor2: a last line without newline */
         filter_msgs(m, &n);
         size_t from = tail >= 0 && (size_t)tail < n ? n - (size_t)tail : 0;
         print_msgs(m, from, n, timestamps);
@@ -146,6 +177,17 @@ int cmd_logs(struct husk_ctx *ctx, int argc, char **argv)
                         fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd >= 0)
                         read_more(fd, &r, &m, &n);
+                /* monitor2: rotated meanwhile: finish the old file, go on with the new. */
+                struct stat a, b;
+                if (fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino != b.st_ino) {
+                        read_more(fd, &r, &m, &n);
+                        close(fd);
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (fd >= 0)
+                                read_more(fd, &r, &m, &n);
+                }
+                if (!running)
+                        log_reader_flush(&r, &m, &n);
                 filter_msgs(m, &n);
                 print_msgs(m, 0, n, timestamps);
                 log_msg_free_array(m, n);
@@ -174,6 +216,33 @@ static char **env_set(char **env, const char *kv)
                         return env;
                 }
         return strv_push(env, xstrdup(kv));
+}
+
+/* monitor2: exec --detach-keys (docker's default until set). */
+static struct detach_keys exec_keys = {.seq = {0x10, 0x11}, .len = 2};
+
+static bool exec_filter(void *arg, const char *in, size_t n, char *out, size_t *out_n)
+{
+        return detach_keys_filter(arg, in, n, out, out_n);
+}
+
+/* After detaching from exec -t nobody else holds the pty master, and its
+ * closing would hang up the process: a small child of ours (in a session of
+ * its own) keeps it open, dropping the output, until the process is gone. */
+static void hold_terminal(int master)
+{
+        pid_t pid = fork();
+        if (pid != 0)
+                return;
+        setsid();
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3 && null >= 0; fd++)
+                dup2(null, fd);
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(master, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+                ;
+        _exit(0);
 }
 
 /* exec -t: the runtime hands the pty master over a console socket (in the
@@ -234,17 +303,26 @@ static int exec_tty(struct husk_ctx *ctx, struct engine *e, const char *id, stru
                 error_msg(&err, -EIO, "exec: no terminal from the container");
                 return husk_fail(ctx, &err);
         }
-        terminal_relay(master, (pid_t)pid, &status);
+        if (terminal_relay_filter(master, (pid_t)pid, exec_filter, &exec_keys, &status) == 1) {
+                /* monitor2: the detach keys; the process runs on, as docker's. */
+                fprintf(stderr, "\r\nread escape sequence\r\n");
+                hold_terminal(master);
+                return 0;
+        }
         return status;
 }
 
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
-            {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
-            {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
-            {"help", no_argument, NULL, 'h'},       {}};
+        static const struct option opts[] = {{"detach", no_argument, NULL, 'd'},
+                                             {"interactive", no_argument, NULL, 'i'},
+                                             {"tty", no_argument, NULL, 't'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"workdir", required_argument, NULL, 'w'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"detach-keys", required_argument, NULL, 'K'},
+                                             {}};
         bool detach = false, interactive = false, tty = false;
         const char *user = NULL, *workdir = NULL;
         _cleanup_strv_ char **env = NULL;
@@ -272,6 +350,12 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                 case 'u':
                         user = optarg;
                         break;
+                case 'K': { /* monitor2 */
+                        struct error kerr = {0};
+                        if (detach_keys_parse(optarg, &exec_keys, &kerr) < 0)
+                                return husk_fail(ctx, &kerr);
+                        break;
+                }
                 case 'w':
                         workdir = optarg;
                         if (workdir[0] != '/')

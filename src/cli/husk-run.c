@@ -13,12 +13,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/detach-keys.h"
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/restart.h"
 
 static const char create_help[] =
     "Options:\n"
@@ -52,14 +54,22 @@ static const char create_help[] =
     "      --ip IP               the container's address on its network\n"
     "      --mac-address MAC     its MAC address\n"
     "      --dns IP              a name server for /etc/resolv.conf\n"
-    "      --add-host NAME:IP    a line for /etc/hosts (IP host-gateway: the gateway)\n";
+    "      --add-host NAME:IP    a line for /etc/hosts (IP host-gateway: the gateway)\n"
+    "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
+    "      --log-driver DRIVER   k8s-file (default), json-file or none\n"
+    "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n"
+    "      --detach-keys KEYS    keys that detach from a terminal (ctrl-p,ctrl-q)\n";
 
 #define N_OWNED 12
+
+static char **log_opts; /* monitor2: --log-opt values */
 
 static void free_owned(char ***owned)
 {
         for (int i = 0; i < N_OWNED; i++)
                 strv_free(owned[i]);
+        strv_free(log_opts); /* monitor2 */
+        log_opts = NULL;
 }
 
 /* Docker's env file: K=V or K per line; blank lines and # comments skipped. */
@@ -83,6 +93,20 @@ static int read_env_file(const char *path, char ***env, struct error *err)
                         return error_msg(err, -EINVAL, "--env-file '%s' line %d: no variable name",
                                          path, lineno);
                 *env = strv_push(*env, xstrdup(l));
+        }
+        return 0;
+}
+
+/* monitor2: --detach-keys of run, start and attach (docker's default until set). */
+static struct detach_keys dkeys = {.seq = {0x10, 0x11}, .len = 2};
+
+/* Parses --detach-keys into dkeys. */
+static int set_detach_keys(struct husk_ctx *ctx, const char *s)
+{
+        struct error err = {0};
+        if (detach_keys_parse(s, &dkeys, &err) < 0) {
+                husk_fail(ctx, &err);
+                return -HUSK_EXIT_USAGE;
         }
         return 0;
 }
@@ -123,6 +147,10 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"mac-address", required_argument, NULL, 0x103},
             {"dns", required_argument, NULL, 0x104},
             {"add-host", required_argument, NULL, 0x105},
+            {"restart", required_argument, NULL, 0x110}, /* monitor2 */
+            {"log-driver", required_argument, NULL, 0x111},
+            {"log-opt", required_argument, NULL, 0x112},
+            {"detach-keys", required_argument, NULL, 0x113},
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -243,6 +271,25 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                 case 0x105:
                         owned[11] = strv_push(owned[11], xstrdup(optarg));
                         break;
+                case 0x110: { /* monitor2: --restart */
+                        struct error err = {0};
+                        if (restart_parse(optarg, &o->restart_name, &o->restart_max, &err) < 0) {
+                                husk_fail(ctx, &err);
+                                return -HUSK_EXIT_USAGE;
+                        }
+                        break;
+                }
+                case 0x111: /* monitor2 */
+                        o->log_driver = optarg;
+                        break;
+                case 0x112:
+                        log_opts = strv_push(log_opts, xstrdup(optarg));
+                        o->log_opts = log_opts;
+                        break;
+                case 0x113:
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return -HUSK_EXIT_USAGE;
+                        break;
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
                                run ? "run" : "create",
@@ -255,6 +302,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         }
         if (optind >= argc)
                 return -husk_usage_error(ctx, "want an IMAGE");
+        if (o->auto_remove && o->restart_name && strcmp(o->restart_name, "no") != 0)
+                return -husk_usage_error(ctx, "conflicting options: --restart %s and --rm",
+                                         o->restart_name);
         o->image = argv[optind];
         o->cmd = argv + optind + 1;
         /* As docker: --env-file first, -e after (and over it). */
@@ -327,39 +377,9 @@ static int stream(struct husk_ctx *ctx, struct engine *e, const char *id, int so
         return status;
 }
 
-/* Docker's detach keys, ctrl-p ctrl-q, in what was read from a terminal: on a
- * match, true with *n cut to the bytes before it. A ctrl-p at the end of one
- * read is held back (*pending) until the next shows what follows it. */
-static bool detach_keys(bool *pending, char *buf, ssize_t *n)
-{
-        char out[65536 + 1];
-        size_t o = 0;
-        for (ssize_t i = 0; i < *n; i++) {
-                char c = buf[i];
-                if (*pending) {
-                        *pending = false;
-                        if (c == 0x11) {
-                                memcpy(buf, out, o);
-                                *n = (ssize_t)o;
-                                return true;
-                        }
-                        out[o++] = 0x10;
-                }
-                if (c == 0x10)
-                        *pending = true;
-                else
-                        out[o++] = c;
-        }
-        memcpy(buf, out, o);
-        *n = (ssize_t)o;
-        return false;
-}
-
 static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, int sock,
                        bool with_stdin, bool tty)
 {
-        bool dk = false;
-
         sigset_t sigs;
         sigemptyset(&sigs);
         int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -394,10 +414,17 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
                         }
                 }
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        char buf[65536];
-                        ssize_t got = read(0, buf, sizeof(buf)), n = got;
-                        if (n > 0 && tty && detach_keys(&dk, buf, &n)) {
-                                /* ctrl-p ctrl-q: leave the container running, as docker. */
+                        char in[65536], buf[65536 + DETACH_KEYS_MAX];
+                        ssize_t got = read(0, in, sizeof(in)), n = got;
+                        size_t fn = got > 0 ? (size_t)got : 0;
+                        bool detached = false;
+                        if (got > 0 && tty)
+                                detached = detach_keys_filter(&dkeys, in, (size_t)got, buf, &fn);
+                        else if (got > 0)
+                                memcpy(buf, in, (size_t)got);
+                        n = got > 0 ? (ssize_t)fn : got;
+                        if (detached) {
+                                /* The detach keys: leave the container running, as docker. */
                                 if (n > 0)
                                         write_all(sock, buf, (size_t)n);
                                 fprintf(stderr, "\r\nread escape sequence\r\n");
@@ -496,13 +523,17 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
         static const struct option opts[] = {
             {"attach", no_argument, NULL, 'a'},
             {"interactive", no_argument, NULL, 'i'},
+            {"detach-keys", required_argument, NULL, 'K'}, /* monitor2 */
             {"help", no_argument, NULL, 'h'},
             {},
         };
         bool attach = false, interactive = false;
         int c;
         while ((c = getopt_long(argc, argv, "aih", opts, NULL)) != -1) {
-                if (c == 'a') {
+                if (c == 'K') {
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return HUSK_EXIT_USAGE;
+                } else if (c == 'a') {
                         attach = true;
                 } else if (c == 'i') {
                         interactive = true;
@@ -510,7 +541,8 @@ int cmd_start(struct husk_ctx *ctx, int argc, char **argv)
                         printf("Usage: husk start [-a] [-i] CONTAINER...\n\nStart containers.\n"
                                "  -a, --attach        stream its output and return its exit "
                                "code\n"
-                               "  -i, --interactive   forward stdin\n");
+                               "  -i, --interactive   forward stdin\n"
+                               "      --detach-keys K keys that detach (ctrl-p,ctrl-q)\n");
                         return 0;
                 } else {
                         return husk_bad_option(ctx);
@@ -561,17 +593,21 @@ int cmd_attach(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"no-stdin", no_argument, NULL, 'n'},
+            {"detach-keys", required_argument, NULL, 'K'}, /* monitor2 */
             {"help", no_argument, NULL, 'h'},
             {},
         };
         bool with_stdin = true;
         int c;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                if (c == 'n') {
+                if (c == 'K') {
+                        if (set_detach_keys(ctx, optarg) < 0)
+                                return HUSK_EXIT_USAGE;
+                } else if (c == 'n') {
                         with_stdin = false;
                 } else if (c == 'h') {
-                        printf("Usage: husk attach [--no-stdin] CONTAINER\n\nStream a running "
-                               "container's output (and forward stdin to it).\n");
+                        printf("Usage: husk attach [--no-stdin] [--detach-keys KEYS] CONTAINER\n\n"
+                               "Stream a running container's output (and forward stdin to it).\n");
                         return 0;
                 } else {
                         return husk_bad_option(ctx);

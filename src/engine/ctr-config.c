@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/safepath.h"
 #include "core/util.h"
+#include "engine/logdrv.h"
 #include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -331,6 +332,16 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(hc, "Binds", str_array(binds));
         add(hc, "NetworkMode", json_object_new_string("none"));
         add(hc, "AutoRemove", json_object_new_boolean(o->auto_remove));
+        /* monitor2: the restart policy the monitor applies */
+        struct json_object *rp = json_object_new_object();
+        add(rp, "Name", json_object_new_string(o->restart_name ? o->restart_name : "no"));
+        add(rp, "MaximumRetryCount", json_object_new_int(o->restart_max));
+        add(hc, "RestartPolicy", rp);
+        struct json_object *lc = NULL; /* monitor2: the log driver */
+        int lr = logdrv_make_config(o->log_driver, o->log_opts, &lc, err);
+        if (lr < 0)
+                return lr;
+        add(hc, "LogConfig", lc);
         add(hc, "Memory", json_object_new_int64(o->memory));
         add(hc, "NanoCpus", json_object_new_int64(o->nano_cpus));
         add(hc, "PidsLimit", json_object_new_int64(o->pids_limit));

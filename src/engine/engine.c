@@ -23,6 +23,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
+#include "engine/restart.h"
 #include "image/fsutil.h"
 #include "image/image.h"
 #include "runtime/cgroup.h"
@@ -518,6 +519,15 @@ int engine_kill(struct engine *e, const struct ctr *c, int sig, struct error *er
 {
         if (strcmp(c->state, "running") != 0 || !owner_alive(c))
                 return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        /* monitor2: between two runs of its restart policy there is nothing to
+         * signal; and a container a user signalled is not restarted (docker's
+         * "manually stopped"). */
+        if (c->pid <= 0)
+                return error_msg(err, -EBUSY,
+                                 "container %s is restarting, wait until the container is "
+                                 "running",
+                                 c->name);
+        restart_request_stop(e, c->id);
         int r = container_kill(e->rt_root, c->id, sig, false, err);
         if (r < 0)
                 return error_wrap(err, r, "kill container %s", c->name);
@@ -546,6 +556,7 @@ int engine_stop(struct engine *e, const struct ctr *c, int timeout, struct error
                 return 0;
         if (timeout < 0)
                 timeout = 10;
+        restart_request_stop(e, c->id); /* monitor2: no restart after stop */
         struct error ign = {0};
         int sig = stop_signal(c);
         if (container_kill(e->rt_root, c->id, sig, false, &ign) == 0 &&
@@ -612,6 +623,7 @@ int engine_remove(struct engine *e, const struct ctr *c, bool force, struct erro
                                          strcmp(c->state, "running") == 0 ? "running"
                                                                           : "being started");
                 /* A monitor still starting it gets there first, then is killed. */
+                restart_request_stop(e, c->id); /* monitor2: and not restarted */
                 struct error ign = {0};
                 for (int i = 0; i < 100 && owner_alive(c); i++) {
                         if (container_kill(e->rt_root, c->id, SIGKILL, true, &ign) == 0 &&

@@ -56,6 +56,12 @@ struct ctr_create_opts {
         char *const *publish;
         char *const *dns, *const *add_hosts;
         bool publish_all;
+        /* monitor2: --restart (engine/restart.h); NULL = "no" */
+        const char *restart_name;
+        int restart_max;
+        /* monitor2: --log-driver (NULL: k8s-file) and --log-opt K=V (engine/logdrv.h) */
+        const char *log_driver;
+        char *const *log_opts;
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

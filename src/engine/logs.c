@@ -9,6 +9,10 @@
 
 #include "core/util.h"
 
+#include <json-c/json.h>
+
+static void line(struct log_reader *r, const char *l, size_t len, struct log_msg **msgs, size_t *n);
+
 void log_msg_free_array(struct log_msg *m, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -24,8 +28,44 @@ static void emit(struct log_msg **msgs, size_t *n, char *ts, bool is_err, char *
         (*msgs)[(*n)++] = (struct log_msg){.ts = ts, .is_err = is_err, .text = text};
 }
 
+/* monitor2: a json-file record, {"log":"text\n","stream":"stdout","time":"..."}; a
+ * text without its newline is a piece of the next. */
+static void json_line(struct log_reader *r, const char *l, size_t len, struct log_msg **msgs,
+                      size_t *n)
+{
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *o = json_tokener_parse_ex(tok, l, (int)len);
+        json_tokener_free(tok);
+        struct json_object *jl, *js, *jt;
+        if (!o || !json_object_object_get_ex(o, "log", &jl) ||
+            !json_object_object_get_ex(o, "stream", &js) ||
+            !json_object_object_get_ex(o, "time", &jt)) {
+                json_object_put(o);
+                return;
+        }
+        const char *stream = json_object_get_string(js);
+        bool is_err = strcmp(stream, "stderr") == 0;
+        if (!is_err && strcmp(stream, "stdout") != 0) {
+                json_object_put(o);
+                return;
+        }
+        const char *text = json_object_get_string(jl);
+        size_t tlen = (size_t)json_object_get_string_len(jl);
+        bool whole = tlen > 0 && text[tlen - 1] == '\n';
+        /* As a k8s-file record, then the same joining of pieces. */
+        _cleanup_free_ char *rec =
+            xasprintf("%s %s %c %.*s", json_object_get_string(jt), stream, whole ? 'F' : 'P',
+                      (int)(whole ? tlen - 1 : tlen), text);
+        json_object_put(o);
+        line(r, rec, strlen(rec), msgs, n);
+}
+
 static void line(struct log_reader *r, const char *l, size_t len, struct log_msg **msgs, size_t *n)
 {
+        if (len > 0 && l[0] == '{') {
+                json_line(r, l, len, msgs, n);
+                return;
+        }
         const char *sp1 = memchr(l, ' ', len);
         if (!sp1)
                 return;
@@ -76,6 +116,16 @@ void log_reader_feed(struct log_reader *r, const char *buf, size_t len, struct l
         }
         memmove(r->pending, r->pending + start, r->n_pending - start);
         r->n_pending -= start;
+}
+
+void log_reader_flush(struct log_reader *r, struct log_msg **msgs, size_t *n)
+{
+        for (int s = 0; s < 2; s++)
+                if (r->part[s]) {
+                        emit(msgs, n, r->part_ts[s], s == 1, r->part[s]);
+                        r->part[s] = NULL;
+                        r->part_ts[s] = NULL;
+                }
 }
 
 void log_reader_done(struct log_reader *r)

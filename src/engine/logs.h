@@ -28,6 +28,9 @@ struct log_reader {
 void log_reader_feed(struct log_reader *r, const char *buf, size_t len, struct log_msg **msgs,
                      size_t *n);
 void log_reader_done(struct log_reader *r);
+/* monitor2: hands out the pieces still waiting for their end (the last
+ * output of a container that wrote no final newline), as messages. */
+void log_reader_flush(struct log_reader *r, struct log_msg **msgs, size_t *n);
 
 /* A log timestamp ("2026-12-06T01:02:03.123456789Z") as unix ns; -1 when malformed. */
 int64_t log_ts_ns(const char *ts);

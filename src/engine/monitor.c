@@ -33,6 +33,8 @@
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
 #include "engine/engine.h"
+#include "engine/logdrv.h"
+#include "engine/restart.h"
 #include "image/image.h"
 #include "image/snapshot.h"
 #include "runtime/container.h"
@@ -53,7 +55,7 @@ struct monitor {
         struct ctr c;
         char *dir, *run, *rootfs;
         int out_fd, err_fd, in_fd; /* our ends of the container's stdio, -1 when closed */
-        int log_fd, listen_fd, sig_fd;
+        int listen_fd, sig_fd;
         bool open_stdin, tty, auto_remove;
         int pty;             /* the pty master with Tty, -1 without */
         int explain_rd;      /* with --explain: read end of the explanations, -1 without */
@@ -63,6 +65,7 @@ struct monitor {
         bool exited;
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
+        struct log_sink sink; /* monitor2: the log driver's output */
 };
 
 static void broadcast(struct monitor *m, char type, const void *buf, size_t len);
@@ -119,40 +122,6 @@ static void broadcast(struct monitor *m, char type, const void *buf, size_t len)
         }
 }
 
-/* ---------------------------------------------------------------- the log */
-
-static void log_timestamp(char *buf, size_t len)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        char base[32];
-        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, len, "%s.%09ldZ", base, ts.tv_nsec);
-}
-
-/* k8s-file: "TIMESTAMP stdout|stderr F|P text\n", P for a piece without its newline. */
-static void log_write(struct monitor *m, bool is_err, const char *buf, size_t len)
-{
-        if (m->log_fd < 0)
-                return;
-        char ts[64];
-        log_timestamp(ts, sizeof(ts));
-        const char *stream = is_err ? "stderr" : "stdout";
-        while (len > 0) {
-                const char *nl = memchr(buf, '\n', len);
-                size_t n = nl ? (size_t)(nl - buf) : len;
-                _cleanup_free_ char *rec =
-                    xasprintf("%s %s %c %.*s\n", ts, stream, nl ? 'F' : 'P', (int)n, buf);
-                write_all(m->log_fd, rec, strlen(rec));
-                if (!nl)
-                        break;
-                buf += n + 1;
-                len -= n + 1;
-        }
-}
-
 /* Reads what the container wrote on one stream; false on EOF. */
 static bool pump(struct monitor *m, int *fd, bool is_err)
 {
@@ -165,7 +134,7 @@ static bool pump(struct monitor *m, int *fd, bool is_err)
                 *fd = -1;
                 return false;
         }
-        log_write(m, is_err, buf, (size_t)n);
+        log_sink_write(&m->sink, is_err, buf, (size_t)n);
         broadcast(m, is_err ? FRAME_STDERR : FRAME_STDOUT, buf, (size_t)n);
         return true;
 }
@@ -393,9 +362,10 @@ static int setup(struct monitor *m, struct error *err)
             (r = write_bundle(m, doc, err)) < 0 || (r = listen_attach(m, err)) < 0)
                 return r;
         _cleanup_free_ char *log = engine_log_path(m->e, m->c.id);
-        m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (m->log_fd < 0)
-                return error_sys(err, -errno, "open log '%s'", log);
+        struct log_cfg lc;
+        logdrv_get_config(doc, &lc);
+        if ((r = log_sink_open(&m->sink, log, &lc, err)) < 0)
+                return r;
         if ((r = create_container(m, err)) < 0)
                 return r;
         if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0 ||
@@ -580,17 +550,104 @@ static bool wants_auto_remove(const struct ctr *c)
                json_object_object_get_ex(hc, "AutoRemove", &v) && json_object_get_boolean(v);
 }
 
+/* ---------------------------------------------------------------- runs and restarts (monitor2) */
+
+/* Marks the container running, serves it until its init exited and its
+ * output is drained. */
+static void run_once(struct monitor *m)
+{
+        m->c.pid = m->init;
+        m->c.started = now_ns();
+        m->c.finished = 0;
+        m->c.exit_code = 0;
+        free(m->c.state);
+        m->c.state = xstrdup("running");
+        struct error ign = {0};
+        ctr_update(m->e->store->db, &m->c, &ign);
+        flush_explain(m);
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%d", (int)m->init);
+        broadcast(m, FRAME_STARTED, pid, strlen(pid));
+        reap(m);
+        /* Stopped while a restart was starting it: stop it now. */
+        if (m->init > 0 && !m->exited && restart_stop_requested(m->e, m->c.id))
+                kill(m->init, SIGKILL);
+        loop(m);
+        while (!m->exited) {
+                /* Drained while the init lives on (closed its stdio): wait for it. */
+                struct pollfd p = {.fd = m->sig_fd, .events = POLLIN};
+                poll(&p, 1, -1);
+                struct signalfd_siginfo si;
+                while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si))
+                        ;
+                reap(m);
+        }
+}
+
+static bool restart_after(struct monitor *m, int64_t *prev_delay, int64_t *ret_delay)
+{
+        if (restart_stop_requested(m->e, m->c.id))
+                return false;
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        if (json_parse_string("config", m->c.config, &doc, &ign) < 0)
+                return false;
+        int64_t ran_ms = (now_ns() - m->c.started) / 1000000;
+        return restart_decide(doc, m->status, restart_count(m->e, m->c.id), ran_ms, prev_delay,
+                              ret_delay);
+}
+
+/* Between two runs: records the exit (the row stays "running" with no pid,
+ * inspect's "restarting", as docker's Running+Restarting), lets the clients
+ * go, releases, waits the backoff and sets the container up again.
+ * 1: it runs again; 0: stop/kill/rm asked meanwhile; < 0: setup failed. */
+static int restart_round(struct monitor *m, int64_t delay_ms, struct error *err)
+{
+        m->c.exit_code = m->status;
+        m->c.finished = now_ns();
+        m->c.pid = 0;
+        struct error ign = {0};
+        restart_set_count(m->e, m->c.id, restart_count(m->e, m->c.id) + 1);
+        ctr_update(m->e->store->db, &m->c, &ign);
+        char code[16];
+        snprintf(code, sizeof(code), "%d", m->status);
+        broadcast(m, FRAME_EXIT, code, strlen(code));
+        for (size_t i = 0; i < m->n_clients; i++)
+                kill_client(&m->clients[i]);
+        reap_clients(m);
+        int *fds[] = {&m->out_fd, &m->err_fd, &m->in_fd, &m->listen_fd, &m->pty};
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                if (*fds[i] >= 0) {
+                        close(*fds[i]);
+                        *fds[i] = -1;
+                }
+        log_sink_close(&m->sink);
+        engine_release(m->e, m->c.id);
+        m->exited = false;
+        m->init = 0;
+        for (int64_t end = now_ms() + delay_ms; now_ms() < end;) {
+                if (restart_stop_requested(m->e, m->c.id))
+                        return 0;
+                int64_t left = end - now_ms();
+                usleep((useconds_t)(left < 50 ? (left > 0 ? left : 0) : 50) * 1000);
+        }
+        if (restart_stop_requested(m->e, m->c.id))
+                return 0;
+        int r = setup(m, err);
+        return r < 0 ? r : 1;
+}
+
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
                  unsigned cols)
 {
         struct monitor m = {.out_fd = -1,
                             .err_fd = -1,
                             .in_fd = -1,
-                            .log_fd = -1,
                             .listen_fd = -1,
                             .sig_fd = -1,
                             .pty = -1,
-                            .explain_rd = -1};
+                            .explain_rd = -1,
+                            .sink = {.fd = -1}};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
@@ -618,6 +675,8 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 m.c.id = xstrdup(id);
                 r = claim(&m, &err);
         }
+        if (r == 0)
+                restart_reset(e, id); /* monitor2: a fresh start */
         if (r < 0) {
                 _cleanup_free_ char *msg = xasprintf("%d %s", r, err.msg);
                 broadcast(&m, FRAME_ERROR, msg, strlen(msg));
@@ -640,41 +699,37 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 _cleanup_free_ char *msg = xasprintf("%d %s", r, err.msg);
                 broadcast(&m, FRAME_ERROR, msg, strlen(msg));
         } else {
-                m.c.pid = m.init;
-                m.c.started = now_ns();
-                m.c.finished = 0;
-                m.c.exit_code = 0;
-                free(m.c.state);
-                m.c.state = xstrdup("running");
-                struct error ign = {0};
-                ctr_update(e->store->db, &m.c, &ign);
-                flush_explain(&m);
-                char pid[16];
-                snprintf(pid, sizeof(pid), "%d", (int)m.init);
-                broadcast(&m, FRAME_STARTED, pid, strlen(pid));
-                reap(&m);
-                loop(&m);
-                if (!m.exited) {
-                        /* Drained while the init lives on (closed its stdio): wait for it. */
-                        while (!m.exited) {
-                                struct pollfd p = {.fd = m.sig_fd, .events = POLLIN};
-                                poll(&p, 1, -1);
-                                struct signalfd_siginfo si;
-                                while (read(m.sig_fd, &si, sizeof(si)) == sizeof(si))
-                                        ;
+                /* monitor2: one round per run; the restart policy decides whether another follows.
+                 */
+                int64_t prev_delay = 0;
+                for (;;) {
+                        run_once(&m);
+                        int64_t delay = 0;
+                        if (!restart_after(&m, &prev_delay, &delay))
+                                break;
+                        r = restart_round(&m, delay, &err);
+                        if (r < 0) {
+                                if (m.init > 0)
+                                        kill(m.init, SIGKILL);
                                 reap(&m);
+                                finish(&m, false, err.msg);
+                                break;
                         }
+                        if (r == 0)
+                                break; /* stopped meanwhile */
                 }
-                finish(&m, true, NULL);
-                flush_explain(&m);
-                char code[16];
-                snprintf(code, sizeof(code), "%d", m.status);
-                broadcast(&m, FRAME_EXIT, code, strlen(code));
+                if (r >= 0) {
+                        finish(&m, true, NULL);
+                        flush_explain(&m);
+                        char code[16];
+                        snprintf(code, sizeof(code), "%d", m.status);
+                        broadcast(&m, FRAME_EXIT, code, strlen(code));
+                }
         }
         for (size_t i = 0; i < m.n_clients; i++)
                 kill_client(&m.clients[i]);
-        int fds[] = {m.out_fd,    m.err_fd, m.in_fd, m.log_fd,
-                     m.listen_fd, m.sig_fd, m.pty,   m.explain_rd};
+        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.listen_fd, m.sig_fd, m.pty, m.explain_rd};
+        log_sink_close(&m.sink);
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

@@ -136,6 +136,26 @@ static bool pump(int from, int to)
 
 int terminal_relay(int master, pid_t pid, int *ret_status)
 {
+        return terminal_relay_filter(master, pid, NULL, NULL, ret_status);
+}
+
+/* Input through the filter; -1 at EOF or error, 1 when it says detach, else 0. */
+static int pump_filtered(int master, terminal_filter filter, void *arg)
+{
+        char in[16384], out[16384 + 64];
+        ssize_t n = read(0, in, sizeof(in));
+        if (n <= 0)
+                return n < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+        size_t o = 0;
+        bool detach = filter(arg, in, (size_t)n, out, &o);
+        if (o && write_all(master, out, o) < 0)
+                return -1;
+        return detach ? 1 : 0;
+}
+
+int terminal_relay_filter(int master, pid_t pid, terminal_filter filter, void *arg, int *ret_status)
+{
+        int detached = 0;
         struct termios saved;
         bool raw = isatty(0) && tcgetattr(0, &saved) == 0;
         if (raw) {
@@ -160,8 +180,16 @@ int terminal_relay(int master, pid_t pid, int *ret_status)
                         break;
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
                         out_open = pump(master, 1);
-                if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+                if ((p[2].revents & (POLLIN | POLLHUP | POLLERR)) && filter) {
+                        int k = pump_filtered(master, filter, arg);
+                        in_open = k >= 0;
+                        if (k == 1) {
+                                detached = 1;
+                                break;
+                        }
+                } else if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
                         in_open = pump(0, master);
+                }
                 if (p[0].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -189,5 +217,5 @@ int terminal_relay(int master, pid_t pid, int *ret_status)
         if (raw)
                 tcsetattr(0, TCSANOW, &saved);
         *ret_status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-        return 0;
+        return detached;
 }

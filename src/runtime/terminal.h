@@ -24,3 +24,9 @@ int terminal_setup(int console_fd, const struct spec_process *p, bool console, s
  * size changes and other signals forwarded. Sets *ret_status as a shell
  * would (128+N when killed by signal N). */
 int terminal_relay(int master, pid_t pid, int *ret_status);
+/* The same with the input going through filter (detach keys): when it
+ * returns true (what it put in out is forwarded first), the relay stops
+ * leaving the process running, and returns 1. */
+typedef bool (*terminal_filter)(void *arg, const char *in, size_t n, char *out, size_t *out_n);
+int terminal_relay_filter(int master, pid_t pid, terminal_filter filter, void *arg,
+                          int *ret_status);
