@@ -31,6 +31,7 @@ DEFINE_FREEP(struct engine, engine_close)
 #define _cleanup_engine_ _cleanup_(engine_closep)
 
 /* What `create`/`run` were asked for. Vectors are NULL-terminated. */
+struct ctr_runflags;
 struct ctr_create_opts {
         const char *image;
         const char *name; /* NULL: a random one */
@@ -50,6 +51,7 @@ struct ctr_create_opts {
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
         bool interactive, tty, auto_remove;
+        struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

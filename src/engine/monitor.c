@@ -31,6 +31,7 @@
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
+#include "engine/runflags.h" /* runflags */
 #include "engine/engine.h"
 #include "image/image.h"
 #include "image/snapshot.h"
@@ -230,6 +231,10 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
                 return error_sys(err, -errno, "open '%s'", m->rootfs);
         _cleanup_json_ struct json_object *spec = NULL;
         if ((r = ctr_oci_spec(doc, m->c.id, rootfd, m->rootfs, m->dir, &spec, err)) < 0)
+                return r;
+        struct json_object *hc; /* runflags: security, devices, limits, namespaces */
+        if (json_object_object_get_ex(doc, "HostConfig", &hc) &&
+            (r = runflags_oci(m->e, hc, rootfd, spec, err)) < 0)
                 return r;
         return write_text(m->dir, "config.json", json_pretty(spec), err);
 }
