@@ -31,6 +31,7 @@
 #include "core/util.h"
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
+#include "core/sealed.h"     /* runflags */
 #include "engine/runflags.h" /* runflags */
 #include "engine/engine.h"
 #include "image/image.h"
@@ -313,6 +314,7 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(errp[1] >= 0 ? errp[1] : null, 2);
         struct create_opts o = {
             .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = con[1]};
+        o.sealed = sealed_is_self(); /* runflags: spawned sealed to join a pid namespace */
         /* The init inherits ignored signals and the mask: it must start from
          * the defaults (a shell can't trap a signal ignored on entry). A
          * SIGCHLD lost meanwhile is fine: the caller reaps after this. */

@@ -675,26 +675,18 @@ static void set_size_option(struct json_object *m, int64_t size)
         add(m, "options", keep);
 }
 
-/* /dev/shm per --ipc: host's or the other container's bound, else a tmpfs of ShmSize. */
-static int apply_shm(struct engine *e, struct json_object *spec, struct json_object *hc,
-                     struct error *err)
+/* /dev/shm per --ipc: the host's bound for host, else a tmpfs of ShmSize. With
+ * container:X the IPC namespace (SysV IPC, mqueue) is X's but /dev/shm is the
+ * container's own: a mount of X's mount namespace cannot be bound here. */
+static int apply_shm(struct json_object *spec, struct json_object *hc)
 {
         struct json_object *m = find_mount(spec, "/dev/shm");
         const char *ipc = jstr(hc, "IpcMode");
         if (!m)
                 return 0;
-        if (ipc && (!strcmp(ipc, "host") || str_startswith(ipc, "container:"))) {
-                _cleanup_free_ char *src = xstrdup("/dev/shm");
-                if (ipc[0] == 'c') {
-                        pid_t pid;
-                        int r = target_pid(e, "--ipc", ipc, &pid, err);
-                        if (r < 0)
-                                return r;
-                        free(src);
-                        src = xasprintf("/proc/%d/root/dev/shm", (int)pid);
-                }
+        if (ipc && !strcmp(ipc, "host")) {
                 add(m, "type", json_object_new_string("bind"));
-                add(m, "source", json_object_new_string(src));
+                add(m, "source", json_object_new_string("/dev/shm"));
                 add(m, "options", str_array((char *[]){"rbind", "rprivate", NULL}));
                 return 0;
         }
@@ -946,8 +938,8 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
             (r = apply_ns(e, lx, "pid", "--pid", jstr(hc, "PidMode"), err)) < 0 ||
             (r = apply_ns(e, lx, "ipc", "--ipc", jstr(hc, "IpcMode"), err)) < 0 ||
             (r = apply_ns(e, lx, "uts", "--uts", jstr(hc, "UTSMode"), err)) < 0 ||
-            (r = apply_shm(e, spec, hc, err)) < 0 ||
-            (r = apply_groups(spec, hc, rootfd, err)) < 0 || (r = apply_sysctls(lx, hc, err)) < 0)
+            (r = apply_shm(spec, hc)) < 0 || (r = apply_groups(spec, hc, rootfd, err)) < 0 ||
+            (r = apply_sysctls(lx, hc, err)) < 0)
                 return r;
         const char *uts = jstr(hc, "UTSMode");
         if (uts && !strcmp(uts, "host"))
@@ -956,4 +948,19 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
         const char *id = cg && str_startswith(cg, "husk-") ? cg + 5 : "";
         _cleanup_free_ char *idc = xstrdup(id);
         return apply_resources(lx, hc, idc);
+}
+
+bool runflags_joins_pid_ns(struct engine *e, const char *id)
+{
+        struct ctr c = {0};
+        struct error ign = {0};
+        _cleanup_json_ struct json_object *doc = NULL;
+        bool joins = false;
+        if (ctr_get(e->store->db, id, &c, &ign) == 0 &&
+            json_parse_string("config", c.config, &doc, &ign) == 0) {
+                const char *pid = jstr(jfield(doc, "HostConfig"), "PidMode");
+                joins = pid && *pid;
+        }
+        ctr_free(&c);
+        return joins;
 }

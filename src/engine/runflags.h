@@ -71,3 +71,7 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
  * linux.seccomp object for this architecture and capability set. */
 int runflags_seccomp(struct json_object *profile, const char *what, char *const *caps,
                      struct json_object **ret, struct error *err);
+
+/* True when container id joins an existing pid namespace (--pid host or
+ * container:X): its monitor must then run from a sealed copy of husk. */
+bool runflags_joins_pid_ns(struct engine *e, const char *id);
