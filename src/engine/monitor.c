@@ -555,6 +555,7 @@ fail:
 static void finish(struct monitor *m, bool started, const char *error)
 {
         struct error err = {0};
+        runflags_record_oom(m->e, m->c.id); /* runflags: before the cgroup goes */
         engine_release(m->e, m->c.id);
         free(m->c.state);
         m->c.state = xstrdup(started ? "exited" : m->c.started ? "exited" : "created");

@@ -20,6 +20,7 @@
 #include "engine/ctr-store.h"
 #include "engine/engine.h"
 #include "runtime/spec.h"
+#include "runtime/state.h"
 
 const char runflags_help[] =
     "      --privileged          all capabilities and host devices, no seccomp, no masked paths\n"
@@ -566,6 +567,8 @@ int runflags_seccomp(struct json_object *profile, const char *what, char *const 
         return 0;
 }
 
+static char *oom_marker(struct engine *e, const char *id);
+
 /* ---------------------------------------------------------------- OCI */
 
 static struct json_object *obj_get(struct json_object *o, const char *key)
@@ -947,6 +950,9 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
         const char *cg = jstr(lx, "cgroupsPath");
         const char *id = cg && str_startswith(cg, "husk-") ? cg + 5 : "";
         _cleanup_free_ char *idc = xstrdup(id);
+        /* A new run: the last one's OOM kill is history. */
+        _cleanup_free_ char *marker = oom_marker(e, idc);
+        unlink(marker);
         return apply_resources(lx, hc, idc);
 }
 
@@ -963,4 +969,56 @@ bool runflags_joins_pid_ns(struct engine *e, const char *id)
         }
         ctr_free(&c);
         return joins;
+}
+
+/* ---------------------------------------------------------------- OOM kills */
+
+static char *oom_marker(struct engine *e, const char *id)
+{
+        _cleanup_free_ char *dir = engine_ctr_dir(e, id);
+        return xasprintf("%s/oom-killed", dir);
+}
+
+/* The oom_kill counter of the memory cgroup among dirs (v1 memory.oom_control,
+ * v2 memory.events); 0 when none is found. */
+static uint64_t oom_kills(char *const *dirs)
+{
+        static const char *const files[] = {"memory.oom_control", "memory.events"};
+        for (size_t i = 0; dirs && dirs[i]; i++)
+                for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
+                        _cleanup_free_ char *p = xasprintf("%s/%s", dirs[i], files[f]);
+                        _cleanup_free_ char *text = NULL;
+                        if (read_file_at(AT_FDCWD, p, 0, &text, NULL) < 0)
+                                continue;
+                        const char *k = strstr(text, "oom_kill ");
+                        while (k && k != text && k[-1] != '\n')
+                                k = strstr(k + 1, "oom_kill ");
+                        return k ? strtoull(k + 9, NULL, 10) : 0;
+                }
+        return 0;
+}
+
+void runflags_record_oom(struct engine *e, const char *id)
+{
+        _cleanup_free_ char *marker = oom_marker(e, id);
+        struct error ign = {0};
+        _cleanup_close_ int rootfd = -EBADF;
+        _cleanup_(state_freep) struct container_state *st = NULL;
+        if (state_open_root(e->rt_root, &rootfd, &ign) < 0 ||
+            state_load(rootfd, id, false, &st, &ign) < 0)
+                return;
+        uint64_t kills = oom_kills(st->cgroup_dirs);
+        if (kills > 0) {
+                int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd >= 0) {
+                        dprintf(fd, "%llu\n", (unsigned long long)kills);
+                        close(fd);
+                }
+        }
+}
+
+bool runflags_oom_killed(struct engine *e, const char *id)
+{
+        _cleanup_free_ char *marker = oom_marker(e, id);
+        return access(marker, F_OK) == 0;
 }

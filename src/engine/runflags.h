@@ -75,3 +75,10 @@ int runflags_seccomp(struct json_object *profile, const char *what, char *const 
 /* True when container id joins an existing pid namespace (--pid host or
  * container:X): its monitor must then run from a sealed copy of husk. */
 bool runflags_joins_pid_ns(struct engine *e, const char *id);
+
+/* OOM kills (.State.OOMKilled): before its cgroup goes, the monitor records
+ * whether the kernel's OOM killer struck in the container (the memory
+ * cgroup's oom_kill counter, v1 memory.oom_control or v2 memory.events) in
+ * ROOT/containers/ID/oom-killed; the next start clears it. */
+void runflags_record_oom(struct engine *e, const char *id);
+bool runflags_oom_killed(struct engine *e, const char *id);

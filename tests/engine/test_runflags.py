@@ -200,3 +200,21 @@ def test_pid_and_ipc_of_another_container(husk):
     husk.run("stop", "-t", "1", "first")
     r = husk.fail("run", "--rm", "--pid", "container:first", "busybox", "true")
     assert "not running" in r.stderr
+
+
+@pytest.mark.asan
+def test_oom_killed(husk):
+    # No swap to fall back on (--memory-swap = --memory): the kernel OOM-kills the shell.
+    r = husk.run("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh",
+                 "-c", 'x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo survived',
+                 check=False)
+    assert r.returncode == 137 and "survived" not in r.stdout, r
+    st = husk.inspect("oom")["State"]
+    assert st["OOMKilled"] is True and st["ExitCode"] == 137
+    husk.run("run", "--name", "fine", "-m", "8m", "busybox", "true")
+    assert husk.inspect("fine")["State"]["OOMKilled"] is False
+    # Killed by a signal, not by the OOM killer: 137 but OOMKilled false.
+    husk.run("run", "-d", "--name", "k", "-m", "8m", "busybox", "sleep", "30")
+    husk.run("kill", "k")
+    assert husk.out("wait", "k").strip() == "137"
+    assert husk.inspect("k")["State"]["OOMKilled"] is False
