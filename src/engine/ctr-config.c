@@ -368,7 +368,7 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
                 json_object_array_add(ul, one);
         }
         /* runflags: --privileged, --security-opt, --device, --sysctl ... */
-        if ((r = runflags_host_config(hc, o->runflags, o->memory, err)) < 0)
+        if ((r = runflags_host_config(doc, o, err)) < 0)
                 return r;
         *ret = TAKE_PTR(holder);
         return 0;

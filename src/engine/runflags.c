@@ -299,13 +299,14 @@ static int check_sysctl(const char *kv, const struct ctr_runflags *rf, struct er
         for (char *p = k; *p; p++)
                 if (*p == '/')
                         *p = '.';
-        bool ipc_host = rf->ipc_mode && !strcmp(rf->ipc_mode, "host");
+        bool ipc_shared = rf->ipc_mode && (!strcmp(rf->ipc_mode, "host") ||
+                                           str_startswith(rf->ipc_mode, "container:"));
         if (is_ipc_sysctl(k)) {
-                if (ipc_host)
+                if (ipc_shared)
                         return error_msg(err, -EINVAL,
-                                         "--sysctl '%s': not allowed with --ipc host (it would "
-                                         "change the host)",
-                                         kv);
+                                         "--sysctl '%s': not allowed with --ipc %s (it would "
+                                         "change a namespace that is not the container's own)",
+                                         kv, rf->ipc_mode);
                 return 0;
         }
         if (str_startswith(k, "net."))
@@ -370,13 +371,22 @@ static int security_opts(const struct ctr_runflags *rf, struct json_object **ret
         return 0;
 }
 
-int runflags_host_config(struct json_object *hc, const struct ctr_runflags *rf, int64_t memory,
+int runflags_host_config(struct json_object *doc, const struct ctr_create_opts *o,
                          struct error *err)
 {
         struct ctr_runflags none = {0};
-        if (!rf)
-                rf = &none;
+        const struct ctr_runflags *rf = o->runflags ? o->runflags : &none;
+        int64_t memory = o->memory;
+        struct json_object *hc = jfield(doc, "HostConfig"), *cfg = jfield(doc, "Config");
         int r;
+        if (rf->uts_mode && !strcmp(rf->uts_mode, "host")) {
+                if (o->hostname)
+                        return error_msg(err, -EINVAL,
+                                         "conflicting options: --hostname and --uts host");
+                char host[256] = "";
+                gethostname(host, sizeof(host) - 1);
+                add(cfg, "Hostname", json_object_new_string(host));
+        }
         if (rf->memory_swap) {
                 if (!memory)
                         return error_msg(err, -EINVAL,
@@ -402,10 +412,10 @@ int runflags_host_config(struct json_object *hc, const struct ctr_runflags *rf, 
         struct json_object *devs = json_object_new_array();
         add(hc, "Devices", devs);
         for (char **d = rf->devices; d && *d; d++) {
-                struct json_object *o = NULL;
-                if ((r = parse_device(*d, &o, err)) < 0)
+                struct json_object *dev = NULL;
+                if ((r = parse_device(*d, &dev, err)) < 0)
                         return r;
-                json_object_array_add(devs, o);
+                json_object_array_add(devs, dev);
         }
         struct json_object *sys = json_object_new_object();
         add(hc, "Sysctls", sys);

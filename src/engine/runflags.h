@@ -16,6 +16,7 @@
 #include "core/error.h"
 
 struct engine;
+struct ctr_create_opts;
 
 /* Docker's default seccomp profile, read at run time (golang-github-containers-common). */
 #define RUNFLAGS_DEFAULT_SECCOMP "/usr/share/containers/seccomp.json"
@@ -58,8 +59,9 @@ extern const char runflags_help[];
 int runflags_option(struct ctr_runflags *rf, int opt, const char *arg, struct error *err);
 void runflags_free(struct ctr_runflags *rf);
 
-/* Checks the flags together (memory from --memory) and adds them to hc. */
-int runflags_host_config(struct json_object *hc, const struct ctr_runflags *rf, int64_t memory,
+/* Checks o->runflags together (and with --memory, --hostname) and adds them
+ * to doc's HostConfig (with --uts host, Config.Hostname becomes the host's). */
+int runflags_host_config(struct json_object *doc, const struct ctr_create_opts *o,
                          struct error *err);
 
 /* Applies hc's flags to spec. rootfd: the container's root (for --group-add

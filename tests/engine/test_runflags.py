@@ -115,6 +115,8 @@ def test_sysctl_and_shm_size(husk):
     for args, msg in ((["--sysctl", "vm.swappiness=1"], "not a namespaced sysctl"),
                       (["--sysctl", "kernel.shmmax"], "want KEY=VALUE"),
                       (["--ipc", "host", "--sysctl", "kernel.shmmax=1"], "--ipc host"),
+                      (["--ipc", "container:x", "--sysctl", "fs.mqueue.msg_max=1"],
+                       "--ipc container:x"),
                       (["--shm-size", "-1"], "--shm-size '-1'")):
         r = husk.fail("run", "--rm", *args, "busybox", "true")
         assert msg in r.stderr, r
@@ -177,8 +179,10 @@ def test_pid_ipc_uts_host(husk):
         host = os.readlink("/proc/self/ns/" + kind)
         assert ns(kind) != host
         assert ns(kind, "--" + kind, "host") == host
-    assert husk.out("run", "--rm", "--uts", "host", "busybox", "hostname").strip() == \
-        os.uname().nodename
+    assert husk.out("run", "--rm", "--uts", "host", "busybox", "sh", "-c",
+                    "hostname; cat /etc/hostname").split() == [os.uname().nodename] * 2
+    r = husk.fail("run", "--rm", "--uts", "host", "--hostname", "x", "busybox", "true")
+    assert "--hostname and --uts host" in r.stderr
     assert husk.out("run", "--rm", "--pid", "host", "busybox", "sh", "-c",
                     "test -d /proc/%d && echo seen" % os.getpid()).strip() == "seen"
     for args, msg in ((["--pid", "bogus"], "--pid 'bogus'"), (["--uts", "private"], "--uts"),
