@@ -16,6 +16,7 @@
 #include "engine/ctr-net.h"
 #include "engine/engine.h"
 #include "engine/restart.h"
+#include "engine/runflags.h" /* runflags */
 #include "image/image.h"
 
 /* Runs fn on each CONTAINER argument, printing the argument on success (as docker). */
@@ -639,7 +640,8 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
         json_object_object_add(st, "Running", json_object_new_boolean(running));
         json_object_object_add(st, "Paused", json_object_new_boolean(paused));
         json_object_object_add(st, "Restarting", json_object_new_boolean(restarting));
-        json_object_object_add(st, "OOMKilled", json_object_new_boolean(false));
+        json_object_object_add(st, "OOMKilled", /* runflags */
+                               json_object_new_boolean(runflags_oom_killed(e, c->id)));
         json_object_object_add(st, "Dead", json_object_new_boolean(false));
         json_object_object_add(st, "Pid", json_object_new_int(running ? c->pid : 0));
         json_object_object_add(st, "ExitCode", json_object_new_int(c->exit_code));

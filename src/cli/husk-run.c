@@ -21,6 +21,7 @@
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
 #include "engine/restart.h"
+#include "engine/runflags.h" /* runflags */
 
 static const char create_help[] =
     "Options:\n"
@@ -151,6 +152,20 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"log-driver", required_argument, NULL, 0x111},
             {"log-opt", required_argument, NULL, 0x112},
             {"detach-keys", required_argument, NULL, 0x113},
+            /* runflags: security, devices, limits, namespaces */
+            {"privileged", no_argument, NULL, RF_OPT_PRIVILEGED},
+            {"security-opt", required_argument, NULL, RF_OPT_SECURITY_OPT},
+            {"device", required_argument, NULL, RF_OPT_DEVICE},
+            {"sysctl", required_argument, NULL, RF_OPT_SYSCTL},
+            {"shm-size", required_argument, NULL, RF_OPT_SHM_SIZE},
+            {"memory-swap", required_argument, NULL, RF_OPT_MEMORY_SWAP},
+            {"cpu-shares", required_argument, NULL, RF_OPT_CPU_SHARES},
+            {"cpuset-cpus", required_argument, NULL, RF_OPT_CPUSET_CPUS},
+            {"group-add", required_argument, NULL, RF_OPT_GROUP_ADD},
+            {"cgroup-parent", required_argument, NULL, RF_OPT_CGROUP_PARENT},
+            {"pid", required_argument, NULL, RF_OPT_PID},
+            {"ipc", required_argument, NULL, RF_OPT_IPC},
+            {"uts", required_argument, NULL, RF_OPT_UTS},
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -158,6 +173,14 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
          * [5]: cap-drop, [6]: tmpfs, [7]: ulimits, [8]: env from --env-file */
         int c;
         while ((c = getopt_long(argc, argv, "+ditN:e:w:u:h:v:m:l:p:P", opts, NULL)) != -1) {
+                if (c >= RF_OPT_PRIVILEGED && c < RF_OPT_END) { /* runflags */
+                        struct error err = {0};
+                        if (runflags_option(o->runflags, c, optarg, &err) < 0) {
+                                husk_fail(ctx, &err);
+                                return -HUSK_EXIT_USAGE;
+                        }
+                        continue;
+                }
                 switch (c) {
                 case 'd':
                         if (!run)
@@ -295,6 +318,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                                run ? "run" : "create",
                                run ? "Create and start a container." : "Create a container.",
                                create_help);
+                        fputs(runflags_help, stdout); /* runflags */
                         return -0x1000;
                 default:
                         return -husk_bad_option(ctx);
@@ -473,8 +497,11 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
         struct ctr_create_opts o = {0};
         bool detach = false;
         char **owned[N_OWNED] = {0};
+        struct ctr_runflags rf = {0}; /* runflags */
+        o.runflags = &rf;
         int r = parse_create(ctx, argc, argv, run, &o, &detach, owned);
         if (r < 0) {
+                runflags_free(&rf);
                 free_owned(owned);
                 return r == -0x1000 ? 0 : -r;
         }
@@ -483,9 +510,11 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
         _cleanup_free_ char *id = NULL;
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
             engine_create(e, &o, &id, &err) < 0) {
+                runflags_free(&rf);
                 free_owned(owned);
                 return husk_fail(ctx, &err);
         }
+        runflags_free(&rf);
         free_owned(owned);
         if (!run) {
                 printf("%s\n", id);

@@ -14,6 +14,7 @@
 #include "core/safepath.h"
 #include "core/util.h"
 #include "engine/logdrv.h"
+#include "engine/runflags.h" /* runflags */
 #include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -377,6 +378,9 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
                         return r;
                 json_object_array_add(ul, one);
         }
+        /* runflags: --privileged, --security-opt, --device, --sysctl ... */
+        if ((r = runflags_host_config(doc, o, err)) < 0)
+                return r;
         *ret = TAKE_PTR(holder);
         return 0;
 }

@@ -26,6 +26,8 @@
 #include "engine/restart.h"
 #include "image/fsutil.h"
 #include "image/image.h"
+#include "core/sealed.h"     /* runflags */
+#include "engine/runflags.h" /* runflags */
 #include "runtime/cgroup.h"
 #include "runtime/container-cgroup.h"
 #include "runtime/container.h"
@@ -349,6 +351,7 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
 {
         char exe[PATH_MAX], r_arg[16], c_arg[16];
         self_exe(exe, sizeof(exe));
+        bool sealed = runflags_joins_pid_ns(e, id); /* runflags: --pid host|container:X */
         snprintf(r_arg, sizeof(r_arg), "%u", rows);
         snprintf(c_arg, sizeof(c_arg), "%u", cols);
         pid_t child = fork();
@@ -381,6 +384,8 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                         memmove(argv + 2, argv + 1, 10 * sizeof(char *));
                         argv[1] = "--explain";
                 }
+                if (sealed) /* runflags: joining a pid namespace needs a sealed copy */
+                        sealed_reexec(argv);
                 execv(exe, argv);
                 _exit(127);
         }

@@ -31,6 +31,7 @@ DEFINE_FREEP(struct engine, engine_close)
 #define _cleanup_engine_ _cleanup_(engine_closep)
 
 /* What `create`/`run` were asked for. Vectors are NULL-terminated. */
+struct ctr_runflags;
 struct ctr_create_opts {
         const char *image;
         const char *name; /* NULL: a random one */
@@ -62,6 +63,7 @@ struct ctr_create_opts {
         /* monitor2: --log-driver (NULL: k8s-file) and --log-opt K=V (engine/logdrv.h) */
         const char *log_driver;
         char *const *log_opts;
+        struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

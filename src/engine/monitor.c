@@ -32,6 +32,8 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
+#include "core/sealed.h"     /* runflags */
+#include "engine/runflags.h" /* runflags */
 #include "engine/engine.h"
 #include "engine/logdrv.h"
 #include "engine/restart.h"
@@ -202,6 +204,10 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
         if ((r = ctr_oci_spec(doc, m->c.id, rootfd, m->rootfs, m->dir, &spec, err)) < 0 ||
             (r = ctr_net_spec(m->e, doc, m->c.id, m->dir, spec, err)) < 0)
                 return r;
+        struct json_object *hc; /* runflags: security, devices, limits, namespaces */
+        if (json_object_object_get_ex(doc, "HostConfig", &hc) &&
+            (r = runflags_oci(m->e, hc, rootfd, spec, err)) < 0)
+                return r;
         return write_text(m->dir, "config.json", json_pretty(spec), err);
 }
 
@@ -279,6 +285,7 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(errp[1] >= 0 ? errp[1] : null, 2);
         struct create_opts o = {
             .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = con[1]};
+        o.sealed = sealed_is_self(); /* runflags: spawned sealed to join a pid namespace */
         /* The init inherits ignored signals and the mask: it must start from
          * the defaults (a shell can't trap a signal ignored on entry). A
          * SIGCHLD lost meanwhile is fine: the caller reaps after this. */
@@ -521,6 +528,7 @@ fail:
 static void finish(struct monitor *m, bool started, const char *error)
 {
         struct error err = {0};
+        runflags_record_oom(m->e, m->c.id); /* runflags: before the cgroup goes */
         engine_release(m->e, m->c.id);
         free(m->c.state);
         m->c.state = xstrdup(started ? "exited" : m->c.started ? "exited" : "created");

@@ -237,7 +237,9 @@ class Husk:
         for sub in ("containers", "runtime"):
             d = self.runroot / sub
             if d.exists():
-                left += ["run: %s" % p for p in d.iterdir()]
+                # runflags: the runtime's compiled seccomp filters are a shared
+                # cache (one per profile), not something of one container's.
+                left += ["run: %s" % p for p in d.iterdir() if p.name != ".seccomp-cache"]
         if (self.root / "husk.db").exists():
             left += ["row: %r" % (r,) for r in self.db_rows()]
         left += ["process: %d" % p for p in self.monitor_pids()]

@@ -582,6 +582,8 @@ static int cmd_syscall(const char *name)
                         close(fd);
         } else if (!strcmp(name, "getpid"))
                 r = syscall(SYS_getpid) < 0 ? -1 : 0;
+        else if (!strcmp(name, "sysfs")) /* denied by docker's default seccomp profile */
+                r = syscall(SYS_sysfs, 3) < 0 ? -1 : 0;
         else
                 return -1;
         out("syscall.%s=%d", name, r < 0 ? errno : 0);
