@@ -33,6 +33,10 @@ static const char create_help[] =
     "      --entrypoint CMD      override the image's entrypoint (\"\" clears it)\n"
     "  -h, --hostname NAME       hostname (default: the short id)\n"
     "  -v, --volume HOST:CTR[:ro] bind a host path into the container\n"
+    "  -v, --volume NAME:CTR[:ro] a named volume (created on first use); -v CTR: a new\n"
+    "                            anonymous one; new volumes get the image's content there\n"
+    "      --mount type=bind|volume|tmpfs,source=S,target=T[,readonly][,tmpfs-size=N]\n"
+    "                            [,tmpfs-mode=OCTAL][,volume-nocopy][,bind-propagation=P]\n"
     "  -m, --memory BYTES        memory limit (512m, 1g ...)\n"
     "      --pids-limit N        at most N processes\n"
     "      --cpus N              CPU quota in cpus (1.5)\n"
@@ -47,7 +51,7 @@ static const char create_help[] =
     "      --env-file FILE       read K=V lines (-e comes after)\n"
     "      --network none        the only network for now: loopback only\n";
 
-#define N_OWNED 9
+#define N_OWNED 10 /* volumes branch: [9] --mount */
 
 static void free_owned(char ***owned)
 {
@@ -96,6 +100,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"entrypoint", required_argument, NULL, 'E'},
             {"hostname", required_argument, NULL, 'h'},
             {"volume", required_argument, NULL, 'v'},
+            {"mount", required_argument, NULL, 0x1001}, /* volumes branch */
             {"memory", required_argument, NULL, 'm'},
             {"pids-limit", required_argument, NULL, 'P'},
             {"cpus", required_argument, NULL, 'C'},
@@ -154,6 +159,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         break;
                 case 'v':
                         owned[1] = strv_push(owned[1], xstrdup(optarg));
+                        break;
+                case 0x1001: /* volumes branch: --mount */
+                        owned[9] = strv_push(owned[9], xstrdup(optarg));
                         break;
                 case 'm':
                         if (ctr_parse_bytes(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
@@ -240,6 +248,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         o->tmpfs = owned[6];
         o->ulimits = owned[7];
         o->volumes = owned[1];
+        o->mounts = owned[9]; /* volumes branch */
         o->labels = owned[2];
         o->entrypoint = owned[3];
         return optind;

@@ -49,6 +49,7 @@ static const struct husk_command commands[] = {
     {"tag", cmd_tag, "Give an image another name"},
     {"top", cmd_top, "Show the processes of a container"},
     {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
+    {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"}, /* volumes branch */
     {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };
 

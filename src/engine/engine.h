@@ -50,6 +50,7 @@ struct ctr_create_opts {
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
         bool interactive, tty, auto_remove;
+        char *const *mounts; /* volumes branch: --mount specs (docker's syntax) */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
