@@ -20,6 +20,7 @@ static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
     {"commit", cmd_commit, "Make a new image from a container's changes"},
     {"container", cmd_container, "Manage containers (prune)"},
+    {"cp", cmd_cp, "Copy files between a container and the host"}, /* volumes branch */
     {"create", cmd_create, "Create a container"},
     {"diff", cmd_diff, "List the files a container added, changed or deleted"},
     {"exec", cmd_exec, "Run a command in a running container"},

@@ -749,8 +749,6 @@ int volume_remove_anonymous(struct engine *e, const char *config, struct error *
 
 /* ------------------------------------------------------------ at start */
 
-static int copy_tree(int sfd, int dfd);
-
 static int copy_meta(int dfd, const char *name, const struct stat *st, bool is_link)
 {
         if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -763,9 +761,9 @@ static int copy_meta(int dfd, const char *name, const struct stat *st, bool is_l
         return 0;
 }
 
-static int copy_file(int sfd, const char *name, int dfd, const struct stat *st)
+static int copy_file(int sfd, const char *sname, int dfd, const char *name, const struct stat *st)
 {
-        _cleanup_close_ int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int in = openat(sfd, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (in < 0)
                 return -errno;
         _cleanup_close_ int out =
@@ -788,10 +786,10 @@ static int copy_file(int sfd, const char *name, int dfd, const struct stat *st)
         return 0;
 }
 
-static int copy_entry(int sfd, const char *name, int dfd)
+int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name)
 {
         struct stat st;
-        if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         int r = 0;
         bool link = false;
@@ -799,18 +797,18 @@ static int copy_entry(int sfd, const char *name, int dfd)
                 if (mkdirat(dfd, name, 0700) < 0)
                         return -errno;
                 _cleanup_close_ int s2 =
-                    openat(sfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                    openat(sfd, sname, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 _cleanup_close_ int d2 =
                     openat(dfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (s2 < 0 || d2 < 0)
                         return -errno;
-                if ((r = copy_tree(s2, d2)) < 0)
+                if ((r = volume_copy_tree(s2, d2)) < 0)
                         return r;
         } else if (S_ISREG(st.st_mode)) {
-                r = copy_file(sfd, name, dfd, &st);
+                r = copy_file(sfd, sname, dfd, name, &st);
         } else if (S_ISLNK(st.st_mode)) {
                 char target[PATH_MAX];
-                ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
+                ssize_t n = readlinkat(sfd, sname, target, sizeof(target) - 1);
                 if (n < 0)
                         return -errno;
                 target[n] = '\0';
@@ -830,7 +828,7 @@ static int copy_entry(int sfd, const char *name, int dfd)
 
 /* Copies what is in directory sfd into directory dfd; fd-based, never
  * following a symlink of the source. */
-static int copy_tree(int sfd, int dfd)
+int volume_copy_tree(int sfd, int dfd)
 {
         int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
@@ -845,7 +843,7 @@ static int copy_tree(int sfd, int dfd)
         while (r >= 0 && (de = readdir(d))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
-                r = copy_entry(sfd, de->d_name, dfd);
+                r = volume_copy_entry(sfd, de->d_name, dfd, de->d_name);
         }
         closedir(d);
         return r;
@@ -886,7 +884,7 @@ static int prefill(int rootfd, const char *dst, const char *data, struct error *
         struct stat st;
         if (fstat(sfd, &st) < 0)
                 return error_sys(err, -errno, "stat '%s' in the container", dst);
-        if ((r = copy_tree(sfd, dfd)) < 0)
+        if ((r = volume_copy_tree(sfd, dfd)) < 0)
                 return error_sys(err, r, "copy '%s' of the image into volume '%s'", dst, data);
         if (fchown(dfd, st.st_uid, st.st_gid) < 0 || fchmod(dfd, st.st_mode & 07777) < 0)
                 return error_sys(err, -errno, "volume directory '%s'", data);

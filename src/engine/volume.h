@@ -65,3 +65,10 @@ int volume_remove_anonymous(struct engine *e, const char *config, struct error *
  * container's root) and appends the volume, --mount bind and tmpfs mounts. */
 int volume_oci_mounts(struct json_object *doc, int rootfd, struct json_object *mounts,
                       struct error *err);
+
+/* Copies sfd/sname to dfd/name (a directory with all below it, a file, a
+ * symlink as a symlink, a device or fifo) with owner, mode and times; never
+ * follows a symlink of the source. name must not exist yet. */
+int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name);
+/* Copies everything in directory sfd into directory dfd. */
+int volume_copy_tree(int sfd, int dfd);
