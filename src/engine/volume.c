@@ -432,7 +432,6 @@ static int config_mount_spec(const char *spec, struct json_object *hmounts,
                         *v++ = '\0';
                 for (char *c = f; *c; c++)
                         *c = (char)tolower((unsigned char)*c);
-                bool b;
                 if (!strcmp(f, "readonly") || !strcmp(f, "ro")) {
                         if (!parse_bool(v, &ro))
                                 return error_msg(err, -EINVAL,
@@ -452,7 +451,6 @@ static int config_mount_spec(const char *spec, struct json_object *hmounts,
                                          "--mount '%s': invalid field '%s' must be a key=value "
                                          "pair",
                                          spec, f);
-                (void)b;
                 if (!strcmp(f, "type"))
                         type = v;
                 else if (!strcmp(f, "source") || !strcmp(f, "src"))
