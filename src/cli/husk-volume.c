@@ -142,28 +142,105 @@ static const struct fmt_header vol_headers[] = {
     {},
 };
 
+/* docker's volume ls filters: dangling=true|false, name=SUBSTRING,
+ * label=KEY or label=KEY=VALUE, driver=NAME. Filters of one key are ORed,
+ * different keys ANDed. */
+static int check_filters(struct husk_ctx *ctx, char *const *filters)
+{
+        for (char *const *f = filters; f && *f; f++) {
+                const char *eq = strchr(*f, '=');
+                size_t k = eq ? (size_t)(eq - *f) : 0;
+                bool known = eq && ((k == 8 && !strncmp(*f, "dangling", k)) ||
+                                    (k == 4 && !strncmp(*f, "name", k)) ||
+                                    (k == 5 && !strncmp(*f, "label", k)) ||
+                                    (k == 6 && !strncmp(*f, "driver", k)));
+                if (!known)
+                        return husk_usage_error(ctx,
+                                                "--filter '%s': want dangling=BOOL, name=N, "
+                                                "label=K[=V] or driver=D",
+                                                *f);
+                if (k == 8 && strcmp(eq + 1, "true") && strcmp(eq + 1, "false") &&
+                    strcmp(eq + 1, "1") && strcmp(eq + 1, "0"))
+                        return husk_usage_error(ctx, "--filter '%s': dangling takes true or false",
+                                                *f);
+        }
+        return 0;
+}
+
+static bool filter_one(struct engine *e, const struct volume *v, const char *key, const char *val)
+{
+        if (!strcmp(key, "name"))
+                return strstr(v->name, val) != NULL;
+        if (!strcmp(key, "driver"))
+                return !strcmp(v->driver, val);
+        if (!strcmp(key, "dangling")) {
+                _cleanup_strv_ char **users = NULL;
+                struct error ign = {0};
+                if (volume_users(e, v->name, &users, &ign) < 0)
+                        return false;
+                bool want = !strcmp(val, "true") || !strcmp(val, "1");
+                return (users == NULL) == want;
+        }
+        /* label */
+        _cleanup_json_ struct json_object *l = NULL;
+        struct error ign = {0};
+        if (json_parse_string("labels", v->labels, &l, &ign) < 0)
+                return false;
+        const char *eq = strchr(val, '=');
+        _cleanup_free_ char *k = eq ? xstrndup(val, (size_t)(eq - val)) : xstrdup(val);
+        struct json_object *have = NULL;
+        if (!json_object_object_get_ex(l, k, &have))
+                return false;
+        return !eq || !strcmp(json_object_get_string(have), eq + 1);
+}
+
+static bool filter_match(struct engine *e, const struct volume *v, char *const *filters)
+{
+        static const char *const keys[] = {"dangling", "name", "label", "driver"};
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                size_t k = strlen(keys[i]);
+                bool any = false, hit = false;
+                for (char *const *f = filters; f && *f; f++) {
+                        if (strncmp(*f, keys[i], k) || (*f)[k] != '=')
+                                continue;
+                        any = true;
+                        hit = hit || filter_one(e, v, keys[i], *f + k + 1);
+                }
+                if (any && !hit)
+                        return false;
+        }
+        return true;
+}
+
 static int cmd_volume_ls(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"quiet", no_argument, NULL, 'q'},
-            {"format", required_argument, NULL, 'f'},
+            {"format", required_argument, NULL, 'F'},
+            {"filter", required_argument, NULL, 'f'},
             {"help", no_argument, NULL, 'h'},
             {},
         };
         bool quiet = false;
         const char *format = NULL;
+        _cleanup_strv_ char **filters = NULL;
         int c;
-        while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "qf:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'q':
                         quiet = true;
                         break;
-                case 'f':
+                case 'F':
                         format = optarg;
+                        break;
+                case 'f':
+                        filters = strv_push(filters, xstrdup(optarg));
                         break;
                 case 'h':
                         printf("Usage: husk volume ls [OPTIONS]\n\nList volumes.\n\n"
                                "Options:\n"
+                               "  -f, --filter K=V   dangling=true|false, name=N, label=K[=V], "
+                               "driver=D\n"
                                "      --format FMT   'table', 'json', 'table TEMPLATE' or a Go "
                                "template\n"
                                "  -q, --quiet        only show volume names\n");
@@ -174,9 +251,11 @@ static int cmd_volume_ls(struct husk_ctx *ctx, int argc, char **argv)
         }
         if (optind != argc)
                 return husk_usage_error(ctx, "takes no arguments");
-        _cleanup_engine_ struct engine *e = NULL;
-        int r = open_engine(ctx, &e);
+        int r = check_filters(ctx, filters);
         if (r)
+                return r;
+        _cleanup_engine_ struct engine *e = NULL;
+        if ((r = open_engine(ctx, &e)))
                 return r;
         struct error err = {0};
         struct volume *l = NULL;
@@ -184,15 +263,18 @@ static int cmd_volume_ls(struct husk_ctx *ctx, int argc, char **argv)
         if (volume_list(e, &l, &n, &err) < 0)
                 return husk_fail(ctx, &err);
         struct json_object **rows = xzalloc((n + 1) * sizeof(*rows));
+        size_t shown = 0;
         for (size_t i = 0; i < n; i++) {
+                if (!filter_match(e, &l[i], filters))
+                        continue;
                 if (quiet)
                         printf("%s\n", l[i].name);
                 else
-                        rows[i] = volume_json(e, &l[i], true);
+                        rows[shown++] = volume_json(e, &l[i], true);
         }
         if (!quiet)
                 r = format_print(stdout, format, "table {{.Driver}}\t{{.Name}}", vol_headers, rows,
-                                 n, &err);
+                                 shown, &err);
         for (size_t i = 0; i < n; i++)
                 if (rows[i])
                         json_object_put(rows[i]);

@@ -200,3 +200,23 @@ def test_mount_flag(husk, tmp_path):
         assert msg in r.stderr and spec in r.stderr, (spec, r)
     assert husk.ids() == []
     rm_all_volumes(husk)
+
+
+def test_volume_ls_filters(husk):
+    husk.run("volume", "create", "--label", "tier=db", "fa1")
+    husk.run("volume", "create", "--label", "tier=web", "fb2")
+    husk.run("create", "--name", "fu", "-v", "fa1:/d", "busybox", "true")
+    ls = lambda *f: husk.out("volume", "ls", "-q", *f).split()
+    assert ls("-f", "dangling=true") == ["fb2"]
+    assert ls("--filter", "dangling=false") == ["fa1"]
+    assert ls("-f", "name=b2") == ["fb2"]
+    assert ls("-f", "label=tier") == ["fa1", "fb2"]
+    assert ls("-f", "label=tier=web") == ["fb2"]
+    assert ls("-f", "label=tier=db", "-f", "label=tier=web") == ["fa1", "fb2"]  # ORed
+    assert ls("-f", "label=tier=db", "-f", "dangling=true") == []  # ANDed
+    assert ls("-f", "driver=local") == ["fa1", "fb2"]
+    assert "--filter 'color=red'" in husk.fail("volume", "ls", "-f", "color=red").stderr
+    assert "dangling takes true or false" in husk.fail("volume", "ls", "-f",
+                                                       "dangling=maybe").stderr
+    husk.run("rm", "fu")
+    rm_all_volumes(husk)
