@@ -370,7 +370,7 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
                 json_object_array_add(ul, one);
         }
         /* volumes branch: named/anonymous -v and --mount */
-        if ((r = volume_config(o->volumes, o->mounts, doc, err)) < 0)
+        if ((r = volume_config(o->volumes, o->mounts, jfield(image_cfg, "Volumes"), doc, err)) < 0)
                 return r;
         *ret = TAKE_PTR(holder);
         return 0;

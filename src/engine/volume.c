@@ -571,8 +571,8 @@ static int config_mount_spec(const char *spec, struct json_object *hmounts,
         return 0;
 }
 
-int volume_config(char *const *volumes, char *const *mounts, struct json_object *doc,
-                  struct error *err)
+int volume_config(char *const *volumes, char *const *mounts, struct json_object *image_volumes,
+                  struct json_object *doc, struct error *err)
 {
         struct json_object *cfg = jget(doc, "Config"), *hc = jget(doc, "HostConfig");
         if (!cfg || !hc)
@@ -607,8 +607,6 @@ int volume_config(char *const *volumes, char *const *mounts, struct json_object 
                 if (r < 0)
                         return r;
         }
-        if (json_object_object_length(anon) == 0)
-                add(cfg, "Volumes", NULL);
         struct json_object *hm = json_object_new_array();
         add(hc, "Mounts", hm);
         for (char *const *m = mounts; m && *m; m++) {
@@ -616,6 +614,19 @@ int volume_config(char *const *volumes, char *const *mounts, struct json_object 
                 if (r < 0)
                         return r;
         }
+        /* The image's VOLUMEs: anonymous volumes where the user put nothing. */
+        if (image_volumes && json_object_is_type(image_volumes, json_type_object)) {
+                json_object_object_foreach(image_volumes, path, unused)
+                {
+                        (void)unused;
+                        if (path[0] == '/' && strcmp(path, "/") != 0 && !has_dest(dests, path)) {
+                                add(dests, path, json_object_new_boolean(1));
+                                add(anon, path, json_object_new_object());
+                        }
+                }
+        }
+        if (json_object_object_length(anon) == 0)
+                add(cfg, "Volumes", NULL);
         return 0;
 }
 

@@ -55,8 +55,8 @@ uint64_t volume_size(struct engine *e, const char *name);
 /* -v specs that are volumes (named, anonymous) and --mount specs into the
  * stored document; host-path -v specs are left to ctr-config.c. */
 bool volume_spec_is_volume(const char *spec);
-int volume_config(char *const *volumes, char *const *mounts, struct json_object *doc,
-                  struct error *err);
+int volume_config(char *const *volumes, char *const *mounts, struct json_object *image_volumes,
+                  struct json_object *doc, struct error *err);
 /* At create: makes the volumes the document names, writes doc["Mounts"]. */
 int volume_prepare(struct engine *e, struct json_object *doc, struct error *err);
 /* Removes the anonymous volumes of a container that is gone (rm -v, --rm). */

@@ -220,3 +220,22 @@ def test_volume_ls_filters(husk):
                                                        "dangling=maybe").stderr
     husk.run("rm", "fu")
     rm_all_volumes(husk)
+
+
+def test_image_volume_gets_anonymous_volume(husk):
+    husk.run("run", "--name", "base", "busybox", "sh", "-c", "mkdir /data && echo seed > /data/s")
+    husk.run("commit", "-c", 'VOLUME ["/data"]', "base", "withvol:1")
+    husk.run("rm", "base")
+    husk.run("run", "--name", "iv", "withvol:1", "sh", "-c", "cat /data/s; echo more > /data/m")
+    names = husk.out("volume", "ls", "-q").split()
+    assert len(names) == 1
+    data = husk.root / "volumes" / names[0] / "_data"
+    assert (data / "s").read_text() == "seed\n" and (data / "m").read_text() == "more\n"
+    assert husk.out("logs", "iv") == "seed\n"
+    # A volume the user gives for that path replaces the image's.
+    husk.run("run", "--rm", "-v", "mine:/data", "withvol:1", "true")
+    assert sorted(husk.out("volume", "ls", "-q").split()) == sorted(names + ["mine"])
+    husk.run("rm", "-v", "iv")
+    assert husk.out("volume", "ls", "-q") == "mine\n"
+    husk.run("rmi", "withvol:1")
+    rm_all_volumes(husk)

@@ -19,7 +19,7 @@ static struct json_object *doc_new(void)
 static int config(char **vols, char **mounts, char **ret_json, struct error *err)
 {
         struct json_object *d = doc_new();
-        int r = volume_config(vols, mounts, d, err);
+        int r = volume_config(vols, mounts, NULL, d, err);
         if (r == 0)
                 *ret_json = xstrdup(json_compact(d));
         json_object_put(d);
