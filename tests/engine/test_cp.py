@@ -2,6 +2,7 @@
 symlinks in the container that must not lead out of it."""
 import io
 import os
+import subprocess
 import tarfile
 
 import pytest
@@ -41,7 +42,7 @@ def test_cp_from_running_container(husk, running, tmp_path):
 
 @pytest.mark.asan
 def test_cp_tar_stream_out(husk, running):
-    r = husk.popen("cp", "cp1:/d", "-", stdout=subprocess_pipe())
+    r = husk.popen("cp", "cp1:/d", "-", stdout=subprocess.PIPE)
     out, _ = r.communicate(timeout=30)
     assert r.returncode == 0
     with tarfile.open(fileobj=io.BytesIO(out)) as t:
@@ -49,11 +50,6 @@ def test_cp_tar_stream_out(husk, running):
         assert names == ["d", "d/a", "d/evil", "d/pw", "d/sub", "d/sub/b"]
         assert t.extractfile("d/a").read() == b"hi\n"
         assert t.getmember("d/evil").issym() and t.getmember("d/evil").linkname == "/etc"
-
-
-def subprocess_pipe():
-    import subprocess
-    return subprocess.PIPE
 
 
 @pytest.mark.asan
@@ -71,7 +67,7 @@ def test_cp_to_running_container_stays_inside(husk, running, tmp_path):
     assert not os.path.exists("/etc/" + marker)
     assert husk.out("exec", "cp1", "cat", "/etc/" + marker) == "x\n"
     husk.run("cp", str(tmp_path / marker), "cp1:/d/evil/../../../../etc/x2")
-    assert not os.path.exists("/etc/x2") or open("/etc/x2").read() != "x\n"
+    assert not os.path.exists("/etc/x2")
     assert husk.out("exec", "cp1", "cat", "/etc/x2") == "x\n"
     # A directory, and its contents with /.
     (tmp_path / "tree" / "in").mkdir(parents=True)
