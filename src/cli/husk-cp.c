@@ -30,11 +30,13 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
             {"help", no_argument, NULL, 'h'},
             {},
         };
+        bool archive = false;
         int c;
         while ((c = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
                 switch (c) {
                 case 'a':
-                        break; /* owners and modes are always kept */
+                        archive = true;
+                        break;
                 case 'h':
                         printf("Usage: husk cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
                                "       husk cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH\n\n"
@@ -42,7 +44,9 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
                                "'-' is a tar stream on stdout / stdin. A SRC_PATH ending in "
                                "'/.' copies\nthe directory's contents.\n\n"
                                "Options:\n"
-                               "  -a, --archive   keep owners and modes (always done)\n");
+                               "  -a, --archive   keep the source's owners (else: the copies "
+                               "belong to\n"
+                               "                  root in the container, to you on the host)\n");
                         return 0;
                 default:
                         return husk_bad_option(ctx);
@@ -70,8 +74,8 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
         struct ctr ct = {0};
         if (engine_lookup(e, spath ? src : dst, &ct, &err) < 0)
                 return husk_fail(ctx, &err);
-        int r = spath ? engine_cp_from(e, &ct, spath, dst, STDOUT_FILENO, &err)
-                      : engine_cp_to(e, &ct, src, STDIN_FILENO, dpath, &err);
+        int r = spath ? engine_cp_from(e, &ct, spath, dst, STDOUT_FILENO, archive, &err)
+                      : engine_cp_to(e, &ct, src, STDIN_FILENO, dpath, archive, &err);
         ctr_free(&ct);
         return r < 0 ? husk_fail(ctx, &err) : 0;
 }

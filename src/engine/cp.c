@@ -365,7 +365,8 @@ static const char *base_name(const char *p, char *buf, size_t len)
  * dst itself. dst_dir: dst opened if a directory (-1 when not); dst_parent:
  * its parent; dst_name: its last component. */
 static int land(int src_dir, const char *src_name, int dst_dir, int dst_parent,
-                const char *dst_name, const char *what, struct error *err)
+                const char *dst_name, const struct volume_owner *own, const char *what,
+                struct error *err)
 {
         int r;
         if (!src_name) { /* the contents of a directory */
@@ -380,7 +381,7 @@ static int land(int src_dir, const char *src_name, int dst_dir, int dst_parent,
                                 return error_sys(err, -errno, "%s: open '%s'", what, dst_name);
                         into = made;
                 }
-                if ((r = volume_copy_tree(src_dir, into)) < 0)
+                if ((r = volume_copy_tree(src_dir, into, own)) < 0)
                         return error_sys(err, r, "%s", what);
                 return 0;
         }
@@ -401,7 +402,7 @@ static int land(int src_dir, const char *src_name, int dst_dir, int dst_parent,
                             openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (sd < 0 || dd < 0)
                                 return error_sys(err, -errno, "%s: open '%s'", what, name);
-                        if ((r = volume_copy_tree(sd, dd)) < 0)
+                        if ((r = volume_copy_tree(sd, dd, own)) < 0)
                                 return error_sys(err, r, "%s", what);
                         return 0;
                 }
@@ -412,13 +413,13 @@ static int land(int src_dir, const char *src_name, int dst_dir, int dst_parent,
                 if (unlinkat(pfd, name, 0) < 0)
                         return error_sys(err, -errno, "%s: replace '%s'", what, name);
         }
-        if ((r = volume_copy_entry(src_dir, src_name, pfd, name)) < 0)
+        if ((r = volume_copy_entry(src_dir, src_name, pfd, name, own)) < 0)
                 return error_sys(err, r, "%s: copy '%s'", what, src_name);
         return 0;
 }
 
 int engine_cp_from(struct engine *e, const struct ctr *c, const char *src, const char *dst,
-                   int outfd, struct error *err)
+                   int outfd, bool archive, struct error *err)
 {
         _cleanup_close_ int root = -1;
         int r = open_root(e, c, &root, err);
@@ -447,11 +448,13 @@ int engine_cp_from(struct engine *e, const struct ctr *c, const char *src, const
                         return error_sys(err, -errno, "%s: destination directory '%s'", what,
                                          parent);
         }
-        return land(sdir, sname, ddir, dparent, dname, what, err);
+        /* As docker's cp without -a: the copies belong to the user running it. */
+        struct volume_owner me = {getuid(), getgid()};
+        return land(sdir, sname, ddir, dparent, dname, archive ? NULL : &me, what, err);
 }
 
 int engine_cp_to(struct engine *e, const struct ctr *c, const char *src, int infd, const char *dst,
-                 struct error *err)
+                 bool archive, struct error *err)
 {
         _cleanup_close_ int root = -1;
         int r = open_root(e, c, &root, err);
@@ -496,5 +499,7 @@ int engine_cp_to(struct engine *e, const struct ctr *c, const char *src, int inf
         struct stat st;
         if (sname && fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return error_sys(err, -errno, "%s: '%s'", what, src);
-        return land(sdir, sname, ddirc, dparent, dname, what, err);
+        /* As docker's cp without -a: the copies belong to the container's root. */
+        static const struct volume_owner root_owner = {0, 0};
+        return land(sdir, sname, ddirc, dparent, dname, archive ? NULL : &root_owner, what, err);
 }

@@ -10,12 +10,18 @@
  * dir (fsopen/fsmount, never attached to a path, gone when closed).
  */
 #pragma once
+#include <stdbool.h>
+
 #include "core/error.h"
 #include "engine/engine.h"
 
-/* Container path src to host path dst ("-": a tar stream to outfd). */
+/* Container path src to host path dst ("-": a tar stream to outfd). As
+ * docker's: the copies belong to the caller unless archive (keep owners);
+ * a tar stream carries the source's owners. */
 int engine_cp_from(struct engine *e, const struct ctr *c, const char *src, const char *dst,
-                   int outfd, struct error *err);
-/* Host path src ("-": a tar stream read from infd) to container path dst. */
+                   int outfd, bool archive, struct error *err);
+/* Host path src ("-": a tar stream read from infd) to container path dst;
+ * the copies belong to root (uid 0) unless archive; a tar stream's entries
+ * keep their owners. */
 int engine_cp_to(struct engine *e, const struct ctr *c, const char *src, int infd, const char *dst,
-                 struct error *err);
+                 bool archive, struct error *err);

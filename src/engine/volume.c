@@ -758,9 +758,11 @@ int volume_remove_anonymous(struct engine *e, const char *config, struct error *
 
 /* ------------------------------------------------------------ at start */
 
-static int copy_meta(int dfd, const char *name, const struct stat *st, bool is_link)
+static int copy_meta(int dfd, const char *name, const struct stat *st, bool is_link,
+                     const struct volume_owner *own)
 {
-        if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        if (fchownat(dfd, name, own ? own->uid : st->st_uid, own ? own->gid : st->st_gid,
+                     AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         if (!is_link && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
                 return -errno;
@@ -795,7 +797,8 @@ static int copy_file(int sfd, const char *sname, int dfd, const char *name, cons
         return 0;
 }
 
-int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name)
+int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name,
+                      const struct volume_owner *own)
 {
         struct stat st;
         if (fstatat(sfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -811,7 +814,7 @@ int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name)
                     openat(dfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
                 if (s2 < 0 || d2 < 0)
                         return -errno;
-                if ((r = volume_copy_tree(s2, d2)) < 0)
+                if ((r = volume_copy_tree(s2, d2, own)) < 0)
                         return r;
         } else if (S_ISREG(st.st_mode)) {
                 r = copy_file(sfd, sname, dfd, name, &st);
@@ -832,12 +835,12 @@ int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name)
         }
         if (r < 0)
                 return r;
-        return copy_meta(dfd, name, &st, link);
+        return copy_meta(dfd, name, &st, link, own);
 }
 
 /* Copies what is in directory sfd into directory dfd; fd-based, never
  * following a symlink of the source. */
-int volume_copy_tree(int sfd, int dfd)
+int volume_copy_tree(int sfd, int dfd, const struct volume_owner *own)
 {
         int dup_fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (dup_fd < 0)
@@ -852,7 +855,7 @@ int volume_copy_tree(int sfd, int dfd)
         while (r >= 0 && (de = readdir(d))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
-                r = volume_copy_entry(sfd, de->d_name, dfd, de->d_name);
+                r = volume_copy_entry(sfd, de->d_name, dfd, de->d_name, own);
         }
         closedir(d);
         return r;
@@ -893,7 +896,7 @@ static int prefill(int rootfd, const char *dst, const char *data, struct error *
         struct stat st;
         if (fstat(sfd, &st) < 0)
                 return error_sys(err, -errno, "stat '%s' in the container", dst);
-        if ((r = volume_copy_tree(sfd, dfd)) < 0)
+        if ((r = volume_copy_tree(sfd, dfd, NULL)) < 0)
                 return error_sys(err, r, "copy '%s' of the image into volume '%s'", dst, data);
         if (fchown(dfd, st.st_uid, st.st_gid) < 0 || fchmod(dfd, st.st_mode & 07777) < 0)
                 return error_sys(err, -errno, "volume directory '%s'", data);

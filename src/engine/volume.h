@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 #include "engine/engine.h"
@@ -66,9 +67,16 @@ int volume_remove_anonymous(struct engine *e, const char *config, struct error *
 int volume_oci_mounts(struct json_object *doc, int rootfd, struct json_object *mounts,
                       struct error *err);
 
+/* Who copies belong to; NULL where one is taken: keep the source's. */
+struct volume_owner {
+        uid_t uid;
+        gid_t gid;
+};
 /* Copies sfd/sname to dfd/name (a directory with all below it, a file, a
- * symlink as a symlink, a device or fifo) with owner, mode and times; never
- * follows a symlink of the source. name must not exist yet. */
-int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name);
+ * symlink as a symlink, a device or fifo) with mode, times and owner (own,
+ * or the source's); never follows a symlink of the source. name must not
+ * exist yet. */
+int volume_copy_entry(int sfd, const char *sname, int dfd, const char *name,
+                      const struct volume_owner *own);
 /* Copies everything in directory sfd into directory dfd. */
-int volume_copy_tree(int sfd, int dfd);
+int volume_copy_tree(int sfd, int dfd, const struct volume_owner *own);

@@ -24,7 +24,11 @@ def test_cp_from_running_container(husk, running, tmp_path):
     husk.run("cp", "cp1:/d", str(tmp_path))  # into an existing dir: as d
     d = tmp_path / "d"
     assert (d / "a").read_text() == "hi\n" and (d / "sub" / "b").read_text() == "deep\n"
+    # As docker's: the copy belongs to the caller, with -a to the source's owner.
     st = os.lstat(d / "a")
+    assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, os.getuid(), os.getgid())
+    husk.run("cp", "-a", "cp1:/d/a", str(tmp_path / "kept"))
+    st = os.lstat(tmp_path / "kept")
     assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 1, 2)
     assert os.readlink(d / "evil") == "/etc"  # copied as a link, never followed
     husk.run("cp", "cp1:/d/a", str(tmp_path / "renamed"))
@@ -60,6 +64,11 @@ def test_cp_to_running_container_stays_inside(husk, running, tmp_path):
     assert husk.out("exec", "cp1", "cat", "/d/f") == "from host\n"
     husk.run("cp", str(src), "cp1:/d/newname")
     assert husk.out("exec", "cp1", "cat", "/d/newname") == "from host\n"
+    # Copies into the container belong to its root; -a keeps the host owner.
+    os.chown(src, 7, 8)
+    husk.run("cp", str(src), "cp1:/d/o1")
+    husk.run("cp", "-a", str(src), "cp1:/d/o2")
+    assert husk.out("exec", "cp1", "stat", "-c", "%u:%g", "/d/o1", "/d/o2") == "0:0\n7:8\n"
     # /d/evil -> /etc: the copy lands in the container's /etc, not the host's.
     marker = "husk-cp-test-%d" % os.getpid()
     (tmp_path / marker).write_text("x\n")
