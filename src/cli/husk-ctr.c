@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "engine/ctr-net.h"
+#include "engine/volume.h" /* volumes branch */
 #include "engine/engine.h"
 #include "engine/restart.h"
 #include "engine/runflags.h" /* runflags */
@@ -116,7 +117,11 @@ int cmd_kill(struct husk_ctx *ctx, int argc, char **argv)
 
 static int do_rm(struct engine *e, const struct ctr *c, void *arg, struct error *err)
 {
-        return engine_remove(e, c, *(bool *)arg, err);
+        const bool *f = arg; /* [0]: -f; [1]: -v (volumes branch) */
+        int r = engine_remove(e, c, f[0], err);
+        if (r == 0 && f[1])
+                r = volume_remove_anonymous(e, c->config, err);
+        return r;
 }
 
 int cmd_rm(struct husk_ctx *ctx, int argc, char **argv)
@@ -125,16 +130,16 @@ int cmd_rm(struct husk_ctx *ctx, int argc, char **argv)
                                              {"volumes", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {}};
-        bool force = false;
+        bool force[2] = {false, false};
         int c;
         while ((c = getopt_long(argc, argv, "fvh", opts, NULL)) != -1) {
                 if (c == 'f') {
-                        force = true;
+                        force[0] = true;
                 } else if (c == 'v') {
-                        continue; /* no anonymous volumes exist yet */
+                        force[1] = true; /* volumes branch: remove anonymous volumes */
                 } else if (c == 'h') {
-                        printf("Usage: husk rm [-f] CONTAINER...\n\nRemove containers (-f: "
-                               "kill running ones first).\n");
+                        printf("Usage: husk rm [-f] [-v] CONTAINER...\n\nRemove containers (-f: "
+                               "kill running ones first; -v: and their anonymous volumes).\n");
                         return 0;
                 } else {
                         return husk_bad_option(ctx);
@@ -144,7 +149,7 @@ int cmd_rm(struct husk_ctx *ctx, int argc, char **argv)
                 return husk_usage_error(ctx, "want at least one CONTAINER");
         _cleanup_engine_ struct engine *e = NULL;
         int r = open_engine(ctx, &e);
-        return r ? r : each(ctx, e, argc, argv, do_rm, &force, true);
+        return r ? r : each(ctx, e, argc, argv, do_rm, force, true);
 }
 
 /* ---------------------------------------------------------------- restart, pause */
@@ -680,6 +685,10 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
                                        json_object_new_boolean(!mode || strcmp(mode, "ro") != 0));
                 json_object_object_add(m, "Propagation", json_object_new_string("rprivate"));
                 json_object_array_add(mounts, m);
+        }
+        if (field(doc, "Mounts")) { /* volumes branch: resolved at create */
+                json_object_put(mounts);
+                mounts = json_object_get(field(doc, "Mounts"));
         }
         json_object_object_add(o, "Mounts", mounts);
         json_object_object_add(o, "Config", cfg ? json_object_get(cfg) : json_object_new_object());

@@ -7,6 +7,7 @@
 
 #include "cli/format.h"
 #include "cli/husk.h"
+#include "engine/volume.h" /* volumes branch */
 #include "engine/ctr-store.h"
 #include "engine/engine.h"
 #include "image/fsutil.h"
@@ -306,6 +307,33 @@ static int system_df(struct husk_ctx *ctx, int argc, char **argv)
         _cleanup_free_ char *iactive = xasprintf("%lld", (long long)images_used);
         _cleanup_free_ char *creclaim_s =
             xasprintf("%s (%d%%)", crec, csize ? (int)(creclaim * 100 / csize) : 0);
+        /* volumes branch: volumes, those a container uses are active */
+        struct volume *vl = NULL;
+        size_t nvol = 0;
+        if (volume_list(e, &vl, &nvol, &err) < 0)
+                return husk_fail(ctx, &err);
+        int64_t vsize = 0, vreclaim = 0, vused = 0;
+        for (size_t i = 0; i < nvol; i++) {
+                int64_t b = (int64_t)volume_size(e, vl[i].name);
+                _cleanup_strv_ char **users = NULL;
+                if (volume_users(e, vl[i].name, &users, &err) < 0) {
+                        volume_free_array(vl, nvol);
+                        return husk_fail(ctx, &err);
+                }
+                vsize += b;
+                if (users)
+                        vused++;
+                else
+                        vreclaim += b;
+        }
+        volume_free_array(vl, nvol);
+        char vsz[32], vrec[32];
+        format_size(vsize, vsz, sizeof(vsz));
+        format_size(vreclaim, vrec, sizeof(vrec));
+        _cleanup_free_ char *vtotal = xasprintf("%zu", nvol);
+        _cleanup_free_ char *vactive = xasprintf("%lld", (long long)vused);
+        _cleanup_free_ char *vreclaim_s =
+            xasprintf("%s (%d%%)", vrec, vsize ? (int)(vreclaim * 100 / vsize) : 0);
         char sz[32];
         format_size(size, sz, sizeof(sz));
         _cleanup_free_ char *total = xasprintf("%lld", (long long)count);
@@ -318,7 +346,7 @@ static int system_df(struct husk_ctx *ctx, int argc, char **argv)
         } rows[] = {
             {"Images", total, iactive, sz, size ? reclaim : "0B"},
             {"Containers", ctotal, cactive, csz, csize ? creclaim_s : "0B"},
-            {"Local Volumes", "0", "0", "0B", "0B"},
+            {"Local Volumes", vtotal, vactive, vsz, vsize ? vreclaim_s : "0B"},
             {"Build Cache", "0", "0", "0B", "0B"},
         };
         struct json_object *objs[ARRAY_SIZE(rows)];

@@ -36,6 +36,10 @@ static const char create_help[] =
     "      --entrypoint CMD      override the image's entrypoint (\"\" clears it)\n"
     "  -h, --hostname NAME       hostname (default: the short id)\n"
     "  -v, --volume HOST:CTR[:ro] bind a host path into the container\n"
+    "  -v, --volume NAME:CTR[:ro] a named volume (created on first use); -v CTR: a new\n"
+    "                            anonymous one; new volumes get the image's content there\n"
+    "      --mount type=bind|volume|tmpfs,source=S,target=T[,readonly][,tmpfs-size=N]\n"
+    "                            [,tmpfs-mode=OCTAL][,volume-nocopy][,bind-propagation=P]\n"
     "  -m, --memory BYTES        memory limit (512m, 1g ...)\n"
     "      --pids-limit N        at most N processes\n"
     "      --cpus N              CPU quota in cpus (1.5)\n"
@@ -61,7 +65,7 @@ static const char create_help[] =
     "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n"
     "      --detach-keys KEYS    keys that detach from a terminal (ctrl-p,ctrl-q)\n";
 
-#define N_OWNED 12
+#define N_OWNED 13 /* [9..11] networks, [12] --mount (volumes branch) */
 
 static char **log_opts; /* monitor2: --log-opt values */
 
@@ -128,6 +132,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"entrypoint", required_argument, NULL, 'E'},
             {"hostname", required_argument, NULL, 'h'},
             {"volume", required_argument, NULL, 'v'},
+            {"mount", required_argument, NULL, 0x1001}, /* volumes branch */
             {"memory", required_argument, NULL, 'm'},
             {"pids-limit", required_argument, NULL, 0x101},
             {"cpus", required_argument, NULL, 'C'},
@@ -218,6 +223,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         break;
                 case 'v':
                         owned[1] = strv_push(owned[1], xstrdup(optarg));
+                        break;
+                case 0x1001: /* volumes branch: --mount */
+                        owned[12] = strv_push(owned[12], xstrdup(optarg));
                         break;
                 case 'm':
                         if (ctr_parse_bytes(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
@@ -340,6 +348,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         o->tmpfs = owned[6];
         o->ulimits = owned[7];
         o->volumes = owned[1];
+        o->mounts = owned[12]; /* volumes branch */
         o->labels = owned[2];
         o->entrypoint = owned[3];
         o->publish = owned[9];

@@ -48,6 +48,8 @@ int cmd_import(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_load(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_save(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_network(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_volume(struct husk_ctx *ctx, int argc, char **argv); /* volumes branch */
+int cmd_cp(struct husk_ctx *ctx, int argc, char **argv);     /* volumes branch */
 int cmd_system(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_run(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_create(struct husk_ctx *ctx, int argc, char **argv);

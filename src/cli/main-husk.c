@@ -20,6 +20,7 @@ static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
     {"commit", cmd_commit, "Make a new image from a container's changes"},
     {"container", cmd_container, "Manage containers (prune)"},
+    {"cp", cmd_cp, "Copy files between a container and the host"}, /* volumes branch */
     {"create", cmd_create, "Create a container"},
     {"diff", cmd_diff, "List the files a container added, changed or deleted"},
     {"exec", cmd_exec, "Run a command in a running container"},
@@ -51,6 +52,7 @@ static const struct husk_command commands[] = {
     {"tag", cmd_tag, "Give an image another name"},
     {"top", cmd_top, "Show the processes of a container"},
     {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
+    {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"}, /* volumes branch */
     {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };
 

@@ -100,6 +100,14 @@ static const char *const husk_schema[] = {
     "  PRIMARY KEY (proto, host_port, host_ip),"
     "  FOREIGN KEY (network_id, container_id) REFERENCES network_allocations(network_id, "
     "container_id) ON DELETE CASCADE);",
+    /* volumes branch: named volumes (src/engine/volume.h); data under
+     * ROOT/volumes/NAME/_data; users are found in containers' configs. */
+    "CREATE TABLE volumes ("
+    "  name TEXT PRIMARY KEY,"
+    "  driver TEXT NOT NULL,"         /* local */
+    "  created INTEGER NOT NULL,"     /* unix seconds */
+    "  labels TEXT NOT NULL,"         /* a JSON object */
+    "  anonymous INTEGER NOT NULL);", /* made for -v /path or --mount without source */
 };
 
 static int sql_err(struct db *db, int rc, const char *what, struct error *err)

@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "engine/logdrv.h"
 #include "engine/runflags.h" /* runflags */
+#include "engine/volume.h" /* volumes branch */
 #include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -286,6 +287,8 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
                                  "Entrypoint; give one after the image name");
         _cleanup_strv_ char **binds = NULL;
         for (char *const *v = o->volumes; v && *v; v++) {
+                if (volume_spec_is_volume(*v)) /* volumes branch: named/anonymous */
+                        continue;
                 char *b = NULL;
                 int r = parse_volume(*v, &b, err);
                 if (r < 0)
@@ -380,6 +383,9 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         }
         /* runflags: --privileged, --security-opt, --device, --sysctl ... */
         if ((r = runflags_host_config(doc, o, err)) < 0)
+                return r;
+        /* volumes branch: named/anonymous -v and --mount */
+        if ((r = volume_config(o->volumes, o->mounts, jfield(image_cfg, "Volumes"), doc, err)) < 0)
                 return r;
         *ret = TAKE_PTR(holder);
         return 0;
@@ -714,6 +720,8 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
                 if (!dest)
                         continue;
                 *dest++ = '\0';
+                if (b[0] != '/') /* volumes branch: a named volume, added below */
+                        continue;
                 char *mode = strchr(dest, ':');
                 if (mode)
                         *mode++ = '\0';
@@ -740,6 +748,12 @@ int ctr_oci_spec(struct json_object *doc, const char *id, int rootfd, const char
                         add(m, "options", opts);
                         json_object_array_add(mounts, m);
                 }
+        }
+        /* volumes branch: named and anonymous volumes, --mount */
+        r = volume_oci_mounts(doc, rootfd, mounts, err);
+        if (r < 0) {
+                json_object_put(mounts);
+                return r;
         }
         add(s, "mounts", mounts);
 

@@ -24,6 +24,7 @@
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
 #include "engine/restart.h"
+#include "engine/volume.h" /* volumes branch */
 #include "image/fsutil.h"
 #include "image/image.h"
 #include "core/sealed.h"     /* runflags */
@@ -159,6 +160,8 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
         if ((r = ctr_config_make(inner, o, id, o->image, &doc, err)) < 0 ||
             (r = ctr_net_make(e, inner, o, doc, err)) < 0)
                 return r;
+        if ((r = volume_prepare(e, doc, err)) < 0) /* volumes branch */
+                return r;
         struct ctr c = {
             .id = id,
             .name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name) : NULL,
@@ -171,8 +174,12 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
         };
         r = ctr_insert(e->store->db, &c, err);
         free(c.name);
-        if (r < 0)
+        if (r < 0) { /* volumes branch: no container keeps its anonymous volumes */
+                struct error ign = {0};
+                volume_remove_anonymous(e, c.config, &ign);
+                error_clear(&ign);
                 return r;
+        }
         *ret_id = xstrdup(id);
         return 0;
 }
@@ -243,6 +250,8 @@ static bool is_mounted(const char *path)
         return a.st_dev != b.st_dev;
 }
 
+static bool auto_remove(const struct ctr *c); /* volumes branch */
+
 int engine_purge(struct engine *e, const char *id, struct error *err)
 {
         _cleanup_free_ char *dir = engine_ctr_dir(e, id);
@@ -256,7 +265,16 @@ int engine_purge(struct engine *e, const char *id, struct error *err)
         int r = rm_rf_at(rfd, id);
         if (r < 0)
                 return error_sys(err, r, "remove '%s'", dir);
-        return ctr_delete(e->store->db, id, err);
+        /* volumes branch: --rm containers take their anonymous volumes along, as docker's */
+        struct ctr row = {0};
+        struct error ign = {0};
+        bool drop_anon = ctr_get(e->store->db, id, &row, &ign) == 0 && auto_remove(&row);
+        error_clear(&ign);
+        if ((r = ctr_delete(e->store->db, id, err)) == 0 && drop_anon)
+                volume_remove_anonymous(e, row.config, &ign);
+        error_clear(&ign);
+        ctr_free(&row);
+        return r;
 }
 
 static bool auto_remove(const struct ctr *c)

@@ -64,6 +64,7 @@ struct ctr_create_opts {
         const char *log_driver;
         char *const *log_opts;
         struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
+        char *const *mounts; /* volumes branch: --mount specs (docker's syntax) */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
