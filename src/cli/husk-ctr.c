@@ -1,6 +1,7 @@
 /* husk stop, kill, rm, wait, ps, inspect: options in, engine calls, docker-shaped output. */
 #include <errno.h>
 #include <getopt.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -516,57 +517,271 @@ static const struct fmt_header ps_headers[] = {
     {},
 };
 
+/* ps --filter: docker's keys. Several values of one key OR, different keys AND. */
+struct ps_filter {
+        char *key, *val;
+        regex_t re; /* name= and id=: docker matches them as regular expressions */
+        bool has_re;
+        int code;         /* exited= */
+        struct image anc; /* ancestor=: the image it names (id NULL when none) */
+        bool has_anc;
+};
+
+static const char *const ps_filter_keys[] = {"status",   "name",   "id", "label",
+                                             "ancestor", "exited", NULL};
+static const char *const ps_states[] = {"created", "restarting", "running", "removing",
+                                        "paused",  "exited",     "dead",    NULL};
+
+static bool in_list(const char *const *l, const char *s)
+{
+        for (; *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+static int ps_filter_parse(const char *arg, struct ps_filter *f, struct error *err)
+{
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg)
+                return error_msg(err, -EINVAL, "bad format of filter '%s' (expected name=value)",
+                                 arg);
+        f->key = xstrndup(arg, eq - arg);
+        f->val = xstrdup(eq + 1);
+        if (!in_list(ps_filter_keys, f->key))
+                return error_msg(err, -EINVAL, "invalid filter '%s'", f->key);
+        if (strcmp(f->key, "status") == 0 && !in_list(ps_states, f->val))
+                return error_msg(err, -EINVAL,
+                                 "invalid filter 'status=%s': not one of created, restarting, "
+                                 "running, removing, paused, exited, dead",
+                                 f->val);
+        if (strcmp(f->key, "exited") == 0) {
+                char *end;
+                errno = 0;
+                long v = strtol(f->val, &end, 10);
+                if (!*f->val || *end || errno || v < INT32_MIN || v > INT32_MAX)
+                        return error_msg(err, -EINVAL,
+                                         "invalid filter 'exited=%s': not an exit code", f->val);
+                f->code = (int)v;
+        }
+        if (strcmp(f->key, "name") == 0 || strcmp(f->key, "id") == 0) {
+                int r = regcomp(&f->re, f->val, REG_EXTENDED | REG_NOSUB);
+                if (r != 0) {
+                        char msg[128];
+                        regerror(r, &f->re, msg, sizeof(msg));
+                        return error_msg(err, -EINVAL, "invalid filter '%s=%s': %s", f->key, f->val,
+                                         msg);
+                }
+                f->has_re = true;
+        }
+        return 0;
+}
+
+static void ps_filters_free(struct ps_filter *fs, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (fs[i].has_re)
+                        regfree(&fs[i].re);
+                if (fs[i].has_anc)
+                        image_free(&fs[i].anc);
+                free(fs[i].key);
+                free(fs[i].val);
+        }
+        free(fs);
+}
+
+static bool strv_starts_with(char *const *l, char *const *prefix)
+{
+        for (; *prefix; prefix++, l++)
+                if (!*l || strcmp(*l, *prefix) != 0)
+                        return false;
+        return true;
+}
+
+static bool ps_filter_match(const struct ps_filter *f, const struct ctr *c, const char *state,
+                            const struct image *img)
+{
+        if (strcmp(f->key, "status") == 0)
+                return strcmp(f->val, state) == 0;
+        if (strcmp(f->key, "name") == 0) {
+                _cleanup_free_ char *slashed = xasprintf("/%s", c->name);
+                return regexec(&f->re, c->name, 0, NULL, 0) == 0 ||
+                       regexec(&f->re, slashed, 0, NULL, 0) == 0;
+        }
+        if (strcmp(f->key, "id") == 0)
+                return regexec(&f->re, c->id, 0, NULL, 0) == 0;
+        if (strcmp(f->key, "exited") == 0)
+                return strcmp(c->state, "exited") == 0 && c->exit_code == f->code;
+        if (strcmp(f->key, "ancestor") == 0) {
+                /* As docker: the image itself or one built on it (all its layers
+                 * at the bottom of the container's image). */
+                if (!f->has_anc || !c->image_id)
+                        return false;
+                if (strcmp(f->anc.id, c->image_id) == 0)
+                        return true;
+                size_t na = 0;
+                while (f->anc.layers && f->anc.layers[na])
+                        na++;
+                return na > 0 && img && img->layers && strv_starts_with(img->layers, f->anc.layers);
+        }
+        /* label=K or label=K=V */
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        struct json_object *cfg = NULL, *labels = NULL, *v = NULL;
+        if (json_parse_string("config", c->config, &doc, &ign) < 0 || !doc ||
+            !json_object_object_get_ex(doc, "Config", &cfg) ||
+            !json_object_object_get_ex(cfg, "Labels", &labels))
+                return false;
+        const char *eq = strchr(f->val, '=');
+        _cleanup_free_ char *k = eq ? xstrndup(f->val, eq - f->val) : xstrdup(f->val);
+        if (!json_object_object_get_ex(labels, k, &v))
+                return false;
+        return !eq || strcmp(json_object_get_string(v), eq + 1) == 0;
+}
+
+/* Every key given has at least one of its values matching. */
+static bool ps_filters_match(const struct ps_filter *fs, size_t n, const struct ctr *c,
+                             const char *state, const struct image *img)
+{
+        for (size_t i = 0; i < n; i++) {
+                bool first = true, any = false;
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(fs[j].key, fs[i].key) == 0)
+                                first = false;
+                if (!first)
+                        continue;
+                for (size_t j = i; j < n; j++)
+                        if (strcmp(fs[j].key, fs[i].key) == 0 &&
+                            ps_filter_match(&fs[j], c, state, img))
+                                any = true;
+                if (!any)
+                        return false;
+        }
+        return true;
+}
+
 int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"all", no_argument, NULL, 'a'},      {"quiet", no_argument, NULL, 'q'},
-            {"no-trunc", no_argument, NULL, 'n'}, {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},     {}};
+        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"no-trunc", no_argument, NULL, 'T'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"last", required_argument, NULL, 'n'},
+                                             {"latest", no_argument, NULL, 'l'},
+                                             {"filter", required_argument, NULL, 'F'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
         bool all = false, quiet = false, trunc = true;
         const char *format = NULL;
+        long last = -1;
+        struct ps_filter *fs = NULL;
+        size_t nf = 0;
+        struct error err = {0};
         int c;
-        while ((c = getopt_long(argc, argv, "aqf:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "aqf:n:lF:h", opts, NULL)) != -1) {
                 switch (c) {
+                case 'n': {
+                        char *end;
+                        errno = 0;
+                        last = strtol(optarg, &end, 10);
+                        if (!*optarg || *end || errno || last > INT32_MAX || last < INT32_MIN) {
+                                ps_filters_free(fs, nf);
+                                return husk_usage_error(ctx,
+                                                        "invalid value '%s' for -n/--last: "
+                                                        "not an integer",
+                                                        optarg);
+                        }
+                        break;
+                }
+                case 'l':
+                        last = 1;
+                        break;
+                case 'F':
+                        fs = xrealloc(fs, (nf + 1) * sizeof(*fs));
+                        memset(&fs[nf], 0, sizeof(*fs));
+                        if (ps_filter_parse(optarg, &fs[nf++], &err) < 0) {
+                                ps_filters_free(fs, nf);
+                                return husk_fail(ctx, &err);
+                        }
+                        break;
                 case 'a':
                         all = true;
                         break;
                 case 'q':
                         quiet = true;
                         break;
-                case 'n':
+                case 'T':
                         trunc = false;
                         break;
                 case 'f':
                         format = optarg;
                         break;
                 case 'h':
-                        printf("Usage: husk ps [-a] [-q] [--no-trunc] [--format FMT]\n\nList "
-                               "containers (running ones; -a: all).\n");
+                        ps_filters_free(fs, nf);
+                        printf("Usage: husk ps [-a] [-q] [--no-trunc] [--format FMT] [-n N] [-l] "
+                               "[--filter KEY=VALUE]...\n\nList containers (running ones; -a: "
+                               "all; -n N: the N last created, -l: the last one, in any state).\n"
+                               "Filters: status=, name=, id=, label=K[=V], ancestor=IMAGE, "
+                               "exited=CODE\n(values of one key OR, different keys AND).\n");
                         return 0;
                 default:
+                        ps_filters_free(fs, nf);
                         return husk_bad_option(ctx);
                 }
         }
-        if (optind < argc)
+        if (optind < argc) {
+                ps_filters_free(fs, nf);
                 return husk_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
-        struct error err = {0};
+        }
+        /* As docker: -n/-l and status= list containers in every state. */
+        if (last > 0)
+                all = true;
+        for (size_t i = 0; i < nf; i++)
+                if (strcmp(fs[i].key, "status") == 0)
+                        all = true;
         _cleanup_engine_ struct engine *e = NULL;
         struct ctr *l = NULL;
         size_t n = 0;
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
-            ctr_list(e->store->db, &l, &n, &err) < 0)
+            ctr_list(e->store->db, &l, &n, &err) < 0) {
+                ps_filters_free(fs, nf);
                 return husk_fail(ctx, &err);
+        }
+        /* ancestor=: an image that does not exist matches nothing, as docker. */
+        bool want_img = false;
+        for (size_t i = 0; i < nf; i++) {
+                if (strcmp(fs[i].key, "ancestor") != 0)
+                        continue;
+                struct error ign = {0};
+                want_img = true;
+                fs[i].has_anc = image_lookup(e->store, fs[i].val, &fs[i].anc, NULL, &ign) >= 0;
+        }
         int64_t now = now_ns();
         struct json_object **rows = xzalloc((n + 1) * sizeof(*rows));
-        size_t nr = 0;
+        size_t nr = 0, shown = 0;
         for (size_t i = 0; i < n; i++) {
                 bool gone = false;
+                if (last > 0 && shown >= (size_t)last)
+                        break;
                 if (engine_refresh(e, &l[i], &gone, &err) < 0) {
                         husk_fail(ctx, &err);
                         continue;
                 }
                 if (gone || (!all && strcmp(l[i].state, "running") != 0))
                         continue;
+                bool paused = engine_is_paused(e, &l[i]);
+                bool restarting = strcmp(l[i].state, "running") == 0 && l[i].pid <= 0;
+                const char *state = paused ? "paused" : restarting ? "restarting" : l[i].state;
+                struct image img = {0};
+                struct error img_err = {0};
+                bool have_img = want_img && l[i].image_id &&
+                                image_get(e->store, l[i].image_id, &img, &img_err) >= 0;
+                bool match = ps_filters_match(fs, nf, &l[i], state, have_img ? &img : NULL);
+                if (have_img)
+                        image_free(&img);
+                if (!match)
+                        continue;
+                shown++;
                 if (quiet) {
                         printf(trunc ? "%.12s\n" : "%s\n", l[i].id);
                         continue;
@@ -578,9 +793,10 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
                         ctr_net_ports(e, l[i].id, &ports, &np, &ign);
                 _cleanup_free_ char *ptext = ctr_net_ports_text(ports, np);
                 free(ports);
-                rows[nr++] = ps_row(&l[i], engine_is_paused(e, &l[i]), trunc, now, ptext);
+                rows[nr++] = ps_row(&l[i], paused, trunc, now, ptext);
         }
         ctr_free_array(l, n);
+        ps_filters_free(fs, nf);
         int r = 0;
         if (!quiet)
                 r = format_print(stdout, format,

@@ -1,0 +1,66 @@
+"""Small pieces of docker's container commands: ps -n/-l/--filter,
+--stop-timeout, exec --privileged, version and info."""
+import pytest
+
+
+def names(husk, *args):
+    return husk.out("ps", *args, "--format", "{{.Names}}").split()
+
+
+@pytest.mark.asan
+def test_ps_last_latest_filter(husk):
+    husk.run("create", "--name", "s1", "--label", "tier=web", "busybox", "true")
+    husk.run("run", "--name", "s2", "--label", "tier=db", "busybox", "sh", "-c", "exit 3", check=False)
+    cid3 = husk.out("run", "-d", "--name", "s3", "--label", "solo", "busybox",
+                    "sleep", "30").strip()
+    husk.run("run", "--name", "x4", "busybox", "true")
+    # -n N / -l: the newest first, in every state
+    assert names(husk, "-n", "2") == ["x4", "s3"]
+    assert names(husk, "-n", "3") == ["x4", "s3", "s2"]
+    assert names(husk, "-l") == ["x4"]
+    assert names(husk, "--latest") == ["x4"]
+    assert husk.out("ps", "-l", "-q") == husk.inspect("x4")["Id"][:12] + "\n"
+    assert names(husk) == ["s3"]
+    # status= lists every state; same key ORs
+    assert names(husk, "--filter", "status=exited") == ["x4", "s2"]
+    assert names(husk, "--filter", "status=created", "--filter", "status=running") == [
+        "s3", "s1"]
+    # name= is a regular expression, with or without docker's leading slash
+    assert names(husk, "-a", "--filter", "name=s") == ["s3", "s2", "s1"]
+    assert names(husk, "-a", "--filter", "name=^s[12]$") == ["s2", "s1"]
+    assert names(husk, "-a", "--filter", "name=^/x") == ["x4"]
+    assert names(husk, "-a", "--filter", "id=" + cid3[:10]) == ["s3"]
+    # label=K and label=K=V
+    assert names(husk, "-a", "--filter", "label=tier") == ["s2", "s1"]
+    assert names(husk, "-a", "--filter", "label=tier=db") == ["s2"]
+    assert names(husk, "-a", "--filter", "label=solo") == ["s3"]
+    assert names(husk, "-a", "--filter", "label=nope") == []
+    # exited=CODE only matches exited containers
+    assert names(husk, "-a", "--filter", "exited=3") == ["s2"]
+    assert names(husk, "-a", "--filter", "exited=0") == ["x4"]
+    # ancestor: name, name:tag, id prefix
+    assert len(names(husk, "-a", "--filter", "ancestor=busybox")) == 4
+    assert len(names(husk, "-a", "--filter", "ancestor=busybox:latest")) == 4
+    iid = husk.inspect("s1")["Image"]
+    assert len(names(husk, "-a", "--filter", "ancestor=" + iid)) == 4
+    assert names(husk, "-a", "--filter", "ancestor=alpine") == []
+    # an image built on busybox counts as its descendant, not the other way round
+    husk.run("run", "--name", "base", "busybox", "sh", "-c", "echo hi > /hi")
+    husk.run("commit", "base", "child:1")
+    husk.run("create", "--name", "kid", "child:1", "true")
+    assert "kid" in names(husk, "-a", "--filter", "ancestor=busybox")
+    assert names(husk, "-a", "--filter", "ancestor=child:1") == ["kid"]
+    husk.run("rm", "base", "kid")
+    # different keys AND; filters then -n
+    assert names(husk, "-a", "--filter", "name=s", "--filter", "status=exited") == ["s2"]
+    assert names(husk, "--filter", "name=s", "-n", "1") == ["s3"]
+    assert names(husk, "--filter", "status=exited", "-l") == ["x4"]
+    # without -a, non-status filters still only see running containers
+    assert names(husk, "--filter", "name=s") == ["s3"]
+    # bad input is named
+    for bad, word in (("bogus=1", "bogus"), ("status=sleepy", "sleepy"), ("noequals", "noequals"),
+                      ("exited=abc", "abc"), ("name=(", "name=(")):
+        r = husk.fail("ps", "--filter", bad)
+        assert word in r.stderr, r
+    r = husk.fail("ps", "-n", "x")
+    assert "'x'" in r.stderr
