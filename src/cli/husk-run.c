@@ -45,6 +45,7 @@ static const char create_help[] =
     "      --cpus N              CPU quota in cpus (1.5)\n"
     "  -l, --label K=V           set a label\n"
     "      --stop-signal SIG     signal for stop (default: the image's, or SIGTERM)\n"
+    "      --stop-timeout N      seconds stop waits before SIGKILL when -t is not given\n"
     "      --read-only           mount the container's root read-only\n"
     "      --init                run catatonit as pid 1 (reaps, forwards signals)\n"
     "      --tmpfs PATH[:OPTS]   mount a tmpfs (nosuid,nodev,noexec + OPTS)\n"
@@ -138,6 +139,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"cpus", required_argument, NULL, 'C'},
             {"label", required_argument, NULL, 'l'},
             {"stop-signal", required_argument, NULL, 'S'},
+            {"stop-timeout", required_argument, NULL, 0x120},
             {"read-only", no_argument, NULL, 'O'},
             {"init", no_argument, NULL, 'I'},
             {"cap-add", required_argument, NULL, 'A'},
@@ -281,6 +283,15 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                                                          optarg);
                         o->stop_signal = optarg;
                         break;
+                case 0x120: {
+                        int64_t n;
+                        if (parse_i64(optarg, &n) < 0 || n < 0 || n > 86400)
+                                return -husk_usage_error(
+                                    ctx, "--stop-timeout '%s': want seconds (0 to 86400)", optarg);
+                        o->stop_timeout = (int)n;
+                        o->has_stop_timeout = true;
+                        break;
+                }
                 case 'n':
                         o->network = optarg;
                         break;

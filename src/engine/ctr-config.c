@@ -15,7 +15,7 @@
 #include "core/util.h"
 #include "engine/logdrv.h"
 #include "engine/runflags.h" /* runflags */
-#include "engine/volume.h" /* volumes branch */
+#include "engine/volume.h"   /* volumes branch */
 #include "runtime/spec.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -331,6 +331,8 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(cfg, "Entrypoint", entry ? str_array(entry) : NULL);
         add(cfg, "Labels", labels);
         add(cfg, "StopSignal", json_object_new_string(stop ? stop : "SIGTERM"));
+        if (o->has_stop_timeout) /* as docker: only when given */
+                add(cfg, "StopTimeout", json_object_new_int(o->stop_timeout));
         struct json_object *hc = json_object_new_object();
         add(doc, "HostConfig", hc);
         add(hc, "Binds", str_array(binds));

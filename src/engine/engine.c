@@ -573,10 +573,26 @@ static int stop_signal(const struct ctr *c)
         return SIGTERM;
 }
 
+/* --stop-timeout, as .Config.StopTimeout; -1 when not given. */
+static int stop_timeout(const struct ctr *c)
+{
+        _cleanup_json_ struct json_object *doc = NULL;
+        struct error ign = {0};
+        struct json_object *cfg, *v;
+        if (json_parse_string("config", c->config, &doc, &ign) == 0 &&
+            json_object_object_get_ex(doc, "Config", &cfg) &&
+            json_object_object_get_ex(cfg, "StopTimeout", &v) &&
+            json_object_is_type(v, json_type_int))
+                return json_object_get_int(v);
+        return -1;
+}
+
 int engine_stop(struct engine *e, const struct ctr *c, int timeout, struct error *err)
 {
         if (strcmp(c->state, "running") != 0 || !owner_alive(c))
                 return 0;
+        if (timeout < 0)
+                timeout = stop_timeout(c);
         if (timeout < 0)
                 timeout = 10;
         restart_request_stop(e, c->id); /* monitor2: no restart after stop */

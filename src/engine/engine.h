@@ -47,6 +47,8 @@ struct ctr_create_opts {
         bool read_only;
         bool init; /* --init: catatonit (or tini-static) as pid 1 */
         const char *workdir, *user, *hostname, *stop_signal;
+        int stop_timeout; /* --stop-timeout seconds, when has_stop_timeout */
+        bool has_stop_timeout;
         int64_t memory;     /* bytes, 0 = none */
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
@@ -64,7 +66,7 @@ struct ctr_create_opts {
         const char *log_driver;
         char *const *log_opts;
         struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
-        char *const *mounts; /* volumes branch: --mount specs (docker's syntax) */
+        char *const *mounts;           /* volumes branch: --mount specs (docker's syntax) */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

@@ -1,5 +1,7 @@
 """Small pieces of docker's container commands: ps -n/-l/--filter,
 --stop-timeout, exec --privileged, version and info."""
+import time
+
 import pytest
 
 
@@ -64,3 +66,24 @@ def test_ps_last_latest_filter(husk):
         assert word in r.stderr, r
     r = husk.fail("ps", "-n", "x")
     assert "'x'" in r.stderr
+
+
+def test_stop_timeout(husk):
+    # busybox sleep as pid 1 ignores SIGTERM: stop waits the timeout, then SIGKILLs
+    husk.run("run", "-d", "--name", "st", "--stop-timeout", "2", "busybox", "sleep", "60")
+    husk.run("create", "--name", "plain", "busybox", "true")
+    assert husk.inspect("st")["Config"]["StopTimeout"] == 2
+    assert "StopTimeout" not in husk.inspect("plain")["Config"]
+    t = time.monotonic()
+    husk.run("stop", "st")
+    took = time.monotonic() - t
+    assert 1.8 <= took < 8, took
+    assert husk.inspect("st")["State"]["ExitCode"] == 137
+    # -t still wins
+    husk.run("start", "st")
+    t = time.monotonic()
+    husk.run("stop", "-t", "0", "st")
+    assert time.monotonic() - t < 1.5
+    for bad in ("x", "-1", "99999999"):
+        r = husk.fail("create", "--stop-timeout", bad, "busybox", "true")
+        assert "--stop-timeout '%s'" % bad in r.stderr, r
