@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,7 @@
 #include "engine/logdrv.h"
 #include "engine/logs.h"
 #include "runtime/container.h"
+#include "runtime/spec.h"
 #include "runtime/terminal.h"
 
 static int64_t since_ns = -1, until_ns = -1;
@@ -312,18 +314,32 @@ static int exec_tty(struct husk_ctx *ctx, struct engine *e, const char *id, stru
         return status;
 }
 
+/* exec --privileged, as docker: every capability husk itself can hand on
+ * (its bounding set may lack some) and no seccomp filter for this process. */
+static void exec_privileged(struct spec *s)
+{
+        uint64_t all = 0;
+        for (int c = 0; c <= spec_cap_last() && c < 64; c++)
+                if (spec_cap_name(c) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+                        all |= UINT64_C(1) << c;
+        struct spec_process *p = &s->process;
+        p->has_caps = true;
+        p->caps.bounding = p->caps.effective = p->caps.permitted = all;
+        if (s->linux.seccomp) {
+                json_object_put(s->linux.seccomp);
+                s->linux.seccomp = NULL;
+        }
+}
+
 int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {{"detach", no_argument, NULL, 'd'},
-                                             {"interactive", no_argument, NULL, 'i'},
-                                             {"tty", no_argument, NULL, 't'},
-                                             {"env", required_argument, NULL, 'e'},
-                                             {"user", required_argument, NULL, 'u'},
-                                             {"workdir", required_argument, NULL, 'w'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"detach-keys", required_argument, NULL, 'K'},
-                                             {}};
-        bool detach = false, interactive = false, tty = false;
+        static const struct option opts[] = {
+            {"detach", no_argument, NULL, 'd'},     {"interactive", no_argument, NULL, 'i'},
+            {"tty", no_argument, NULL, 't'},        {"env", required_argument, NULL, 'e'},
+            {"user", required_argument, NULL, 'u'}, {"workdir", required_argument, NULL, 'w'},
+            {"help", no_argument, NULL, 'h'},       {"detach-keys", required_argument, NULL, 'K'},
+            {"privileged", no_argument, NULL, 'P'}, {}};
+        bool detach = false, interactive = false, tty = false, privileged = false;
         const char *user = NULL, *workdir = NULL;
         _cleanup_strv_ char **env = NULL;
         int c;
@@ -350,6 +366,9 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                 case 'u':
                         user = optarg;
                         break;
+                case 'P':
+                        privileged = true;
+                        break;
                 case 'K': { /* monitor2 */
                         struct error kerr = {0};
                         if (detach_keys_parse(optarg, &exec_keys, &kerr) < 0)
@@ -363,8 +382,10 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                                                         workdir);
                         break;
                 case 'h':
-                        printf("Usage: husk exec [-d] [-i] [-e K=V] [-u USER] [-w DIR] CONTAINER "
-                               "COMMAND [ARG...]\n\nRun a command in a running container.\n");
+                        printf("Usage: husk exec [-d] [-i] [-e K=V] [-u USER] [-w DIR] "
+                               "[--privileged] CONTAINER COMMAND [ARG...]\n\nRun a command in a "
+                               "running container (--privileged: with every capability and no "
+                               "seccomp).\n");
                         return 0;
                 default:
                         return husk_bad_option(ctx);
@@ -402,6 +423,8 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
         p->terminal = false;
         for (char **kv = env; kv && *kv; kv++)
                 p->env = env_set(p->env, *kv);
+        if (privileged)
+                exec_privileged(s);
         if (workdir) {
                 free(p->cwd);
                 p->cwd = xstrdup(workdir);

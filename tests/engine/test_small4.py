@@ -87,3 +87,29 @@ def test_stop_timeout(husk):
     for bad in ("x", "-1", "99999999"):
         r = husk.fail("create", "--stop-timeout", bad, "busybox", "true")
         assert "--stop-timeout '%s'" % bad in r.stderr, r
+
+
+def status_field(text, key):
+    for line in text.splitlines():
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("no %s in %r" % (key, text))
+
+
+@pytest.mark.asan
+def test_exec_privileged(husk):
+    husk.run("run", "-d", "--name", "ep", "busybox", "sleep", "60")
+    ours = int(status_field(open("/proc/self/status").read(), "CapBnd"), 16)
+    plain = husk.out("exec", "ep", "cat", "/proc/self/status")
+    assert status_field(plain, "Seccomp") == "2"
+    assert int(status_field(plain, "CapEff"), 16) != ours
+    priv = husk.out("exec", "--privileged", "ep", "cat", "/proc/self/status")
+    assert status_field(priv, "Seccomp") == "0"
+    for k in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(status_field(priv, k), 16) == ours, (k, priv)
+    # a non-root user still gets no effective capabilities, as docker
+    user = husk.out("exec", "--privileged", "-u", "1000", "ep", "cat", "/proc/self/status")
+    assert int(status_field(user, "CapEff"), 16) == 0
+    assert int(status_field(user, "CapBnd"), 16) == ours
+    # the container's own processes are untouched
+    assert status_field(husk.out("exec", "ep", "cat", "/proc/1/status"), "Seccomp") == "2"
