@@ -25,6 +25,9 @@ struct husk_command {
 };
 
 /* Exit statuses: 1 for a failed operation, 125 for bad usage (as docker). */
+#define HUSK_VERSION          "0.1.0"
+#define HUSK_OCI_SPEC_VERSION "1.2.0" /* the runtime-spec version husk writes */
+
 #define HUSK_EXIT_FAIL  1
 #define HUSK_EXIT_USAGE 125
 
@@ -51,6 +54,8 @@ int cmd_network(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_volume(struct husk_ctx *ctx, int argc, char **argv); /* volumes branch */
 int cmd_cp(struct husk_ctx *ctx, int argc, char **argv);     /* volumes branch */
 int cmd_system(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_version(struct husk_ctx *ctx, int argc, char **argv);
+int cmd_info(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_run(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_create(struct husk_ctx *ctx, int argc, char **argv);
 int cmd_start(struct husk_ctx *ctx, int argc, char **argv);

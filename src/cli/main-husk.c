@@ -14,8 +14,6 @@
 #include "core/util.h"
 #include "engine/engine.h"
 
-#define HUSK_VERSION "0.1.0"
-
 static const struct husk_command commands[] = {
     {"attach", cmd_attach, "Stream a running container's output and forward stdin"},
     {"commit", cmd_commit, "Make a new image from a container's changes"},
@@ -29,6 +27,7 @@ static const struct husk_command commands[] = {
     {"image", cmd_image,
      "Manage images (ls, inspect, rm, tag, history, prune, import, load, save)"},
     {"images", cmd_images, "List images"},
+    {"info", cmd_info, "Show husk's store, containers, images and host"},
     {"import", cmd_import, "Import a root filesystem tarball as an image"},
     {"inspect", cmd_inspect, "Show details of containers as JSON"},
     {"kill", cmd_kill, "Send a signal to containers"},
@@ -52,6 +51,7 @@ static const struct husk_command commands[] = {
     {"tag", cmd_tag, "Give an image another name"},
     {"top", cmd_top, "Show the processes of a container"},
     {"unpause", cmd_unpause, "Thaw the processes of paused containers"},
+    {"version", cmd_version, "Show husk's version"},
     {"volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)"}, /* volumes branch */
     {"wait", cmd_wait, "Wait for containers to stop, print their exit codes"},
 };

@@ -1,5 +1,8 @@
 """Small pieces of docker's container commands: ps -n/-l/--filter,
 --stop-timeout, exec --privileged, version and info."""
+import json
+import os
+import re
 import time
 
 import pytest
@@ -113,3 +116,56 @@ def test_exec_privileged(husk):
     assert int(status_field(user, "CapBnd"), 16) == ours
     # the container's own processes are untouched
     assert status_field(husk.out("exec", "ep", "cat", "/proc/1/status"), "Seccomp") == "2"
+
+
+def test_version(husk):
+    out = husk.out("version")
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+    lines = out.splitlines()
+    assert lines[0] == "Client:"
+    assert re.fullmatch(r" Version: +\d+\.\d+\.\d+", lines[1]), out
+    assert re.fullmatch(r" OCI spec version: +1\.\d+\.\d+", lines[2]), out
+    assert re.fullmatch(r" OS/Arch: +linux/" + arch, lines[3]), out
+    assert husk.out("version", "--format", "{{.Client.Os}}/{{.Client.Arch}}") == "linux/%s\n" % arch
+    assert json.loads(husk.out("version", "--format", "{{json .}}"))["Client"]["Version"]
+    r = husk.fail("version", "--format", "{{.Client")
+    assert "{{.Client" in r.stderr or "template" in r.stderr, r
+
+
+def host_cgroup_mode():
+    fs = [l.split(" - ", 1)[1].split()[0] for l in open("/proc/self/mountinfo")]
+    if "cgroup" not in fs:
+        return "v2", "2"
+    return ("hybrid" if "cgroup2" in fs else "v1"), "1"
+
+
+def test_info(husk):
+    husk.run("run", "-d", "--name", "up", "busybox", "sleep", "60")
+    husk.run("run", "-d", "--name", "frozen", "busybox", "sleep", "60")
+    husk.run("pause", "frozen")
+    husk.run("create", "--name", "new", "busybox", "true")
+    husk.run("run", "--name", "done", "busybox", "true")
+    info = json.loads(husk.out("info", "--format", "{{json .}}"))
+    assert (info["Containers"], info["ContainersRunning"], info["ContainersPaused"],
+            info["ContainersStopped"]) == (4, 1, 1, 2)
+    assert info["Images"] == 1
+    assert info["DockerRootDir"] == str(husk.root) and info["RunRoot"] == str(husk.runroot)
+    assert (info["CgroupMode"], info["CgroupVersion"]) == host_cgroup_mode()
+    assert info["KernelVersion"] == os.uname().release
+    assert info["NCPU"] == os.sysconf("SC_NPROCESSORS_ONLN")
+    mem = [l for l in open("/proc/meminfo") if l.startswith("MemTotal:")][0]
+    assert info["MemTotal"] == int(mem.split()[1]) * 1024
+    assert info["DefaultRuntime"] == "husk (built in)"
+    assert info["SeccompProfile"] == "/usr/share/containers/seccomp.json"
+    pretty = [l for l in open("/etc/os-release") if l.startswith("PRETTY_NAME=")][0]
+    assert info["OperatingSystem"] == pretty.split("=", 1)[1].strip().strip('"')
+    assert husk.out("info", "--format", "{{.ContainersPaused}} {{.Images}}") == "1 1\n"
+    text = husk.out("info")
+    for want in (" Containers: 4\n", "  Running: 1\n", "  Paused: 1\n", "  Stopped: 2\n",
+                 " Images: 1\n", " Storage Root: %s\n" % husk.root,
+                 " Cgroup Version: %s (%s)\n" % host_cgroup_mode()[::-1],
+                 " Default Runtime: husk (built in)\n", " CPUs: %d\n" % info["NCPU"]):
+        assert want in text, (want, text)
+    husk.run("unpause", "frozen")
+    r = husk.fail("info", "extra")
+    assert "'extra'" in r.stderr
