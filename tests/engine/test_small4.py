@@ -118,6 +118,7 @@ def test_exec_privileged(husk):
     assert status_field(husk.out("exec", "ep", "cat", "/proc/1/status"), "Seccomp") == "2"
 
 
+@pytest.mark.asan
 def test_version(husk):
     out = husk.out("version")
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
@@ -139,6 +140,7 @@ def host_cgroup_mode():
     return ("hybrid" if "cgroup2" in fs else "v1"), "1"
 
 
+@pytest.mark.asan
 def test_info(husk):
     husk.run("run", "-d", "--name", "up", "busybox", "sleep", "60")
     husk.run("run", "-d", "--name", "frozen", "busybox", "sleep", "60")
