@@ -199,25 +199,6 @@ static const struct husk_command image_commands[] = {
 
 int cmd_image(struct husk_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                FILE *out = argc < 2 ? stderr : stdout;
-                fprintf(out, "Usage: husk image COMMAND\n\nManage images.\n\nCommands:\n");
-                for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++)
-                        fprintf(out, "  %-8s %s\n", image_commands[i].name,
-                                image_commands[i].summary);
-                return argc < 2 ? HUSK_EXIT_USAGE : 0;
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++) {
-                if (strcmp(argv[1], image_commands[i].name) == 0) {
-                        static char name[64];
-                        snprintf(name, sizeof(name), "image %s", image_commands[i].name);
-                        ctx->cmd = name;
-                        optind = 0;
-                        static char prog[80];
-                        snprintf(prog, sizeof(prog), "husk %s", name);
-                        argv[1] = prog;
-                        return image_commands[i].run(ctx, argc - 1, argv + 1);
-                }
-        }
-        return husk_usage_error(ctx, "'%s' is not an image command", argv[1]);
+        return husk_subcommand(ctx, "image", "an", "Manage images.", image_commands,
+                               ARRAY_SIZE(image_commands), argc, argv);
 }

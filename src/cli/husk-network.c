@@ -610,26 +610,6 @@ static const struct husk_command network_commands[] = {
 
 int cmd_network(struct husk_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                FILE *out = argc < 2 ? stderr : stdout;
-                fprintf(out, "Usage: husk network COMMAND\n\nManage networks.\n\nCommands:\n");
-                for (size_t i = 0; i < ARRAY_SIZE(network_commands); i++)
-                        if (network_commands[i].summary)
-                                fprintf(out, "  %-8s %s\n", network_commands[i].name,
-                                        network_commands[i].summary);
-                return argc < 2 ? HUSK_EXIT_USAGE : 0;
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(network_commands); i++) {
-                if (strcmp(argv[1], network_commands[i].name) == 0) {
-                        static char name[64];
-                        snprintf(name, sizeof(name), "network %s", network_commands[i].name);
-                        ctx->cmd = name;
-                        optind = 0;
-                        static char prog[80];
-                        snprintf(prog, sizeof(prog), "husk %s", name);
-                        argv[1] = prog;
-                        return network_commands[i].run(ctx, argc - 1, argv + 1);
-                }
-        }
-        return husk_usage_error(ctx, "'%s' is not a network command", argv[1]);
+        return husk_subcommand(ctx, "network", "a", "Manage networks.", network_commands,
+                               ARRAY_SIZE(network_commands), argc, argv);
 }

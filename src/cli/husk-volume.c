@@ -473,26 +473,6 @@ static const struct husk_command volume_commands[] = {
 
 int cmd_volume(struct husk_ctx *ctx, int argc, char **argv)
 {
-        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-                FILE *out = argc < 2 ? stderr : stdout;
-                fprintf(out, "Usage: husk volume COMMAND\n\nManage volumes.\n\nCommands:\n");
-                for (size_t i = 0; i < ARRAY_SIZE(volume_commands); i++)
-                        if (volume_commands[i].summary)
-                                fprintf(out, "  %-8s %s\n", volume_commands[i].name,
-                                        volume_commands[i].summary);
-                return argc < 2 ? HUSK_EXIT_USAGE : 0;
-        }
-        for (size_t i = 0; i < ARRAY_SIZE(volume_commands); i++) {
-                if (strcmp(argv[1], volume_commands[i].name) == 0) {
-                        static char name[64];
-                        snprintf(name, sizeof(name), "volume %s", volume_commands[i].name);
-                        ctx->cmd = name;
-                        optind = 0;
-                        static char prog[80];
-                        snprintf(prog, sizeof(prog), "husk %s", name);
-                        argv[1] = prog;
-                        return volume_commands[i].run(ctx, argc - 1, argv + 1);
-                }
-        }
-        return husk_usage_error(ctx, "'%s' is not a volume command", argv[1]);
+        return husk_subcommand(ctx, "volume", "a", "Manage volumes.", volume_commands,
+                               ARRAY_SIZE(volume_commands), argc, argv);
 }

@@ -38,6 +38,12 @@ int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* After getopt printed what was wrong with an option: the hint line, HUSK_EXIT_USAGE. */
 int husk_bad_option(struct husk_ctx *ctx);
+/* Runs "husk GROUP SUB ARGS": finds SUB in cmds (entries without a summary
+ * are aliases, left out of the help), names it "GROUP SUB" in messages, and
+ * calls it with argv[0] = "husk GROUP SUB". `what` is the help's one-line
+ * description; `article` goes before GROUP in the error ("a", "an"). */
+int husk_subcommand(struct husk_ctx *ctx, const char *group, const char *article, const char *what,
+                    const struct husk_command *cmds, size_t n, int argc, char **argv);
 int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err);
 
 int cmd_images(struct husk_ctx *ctx, int argc, char **argv);

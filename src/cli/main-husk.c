@@ -95,6 +95,31 @@ int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
         return HUSK_EXIT_USAGE;
 }
 
+int husk_subcommand(struct husk_ctx *ctx, const char *group, const char *article, const char *what,
+                    const struct husk_command *cmds, size_t n, int argc, char **argv)
+{
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                FILE *out = argc < 2 ? stderr : stdout;
+                fprintf(out, "Usage: husk %s COMMAND\n\n%s\n\nCommands:\n", group, what);
+                for (size_t i = 0; i < n; i++)
+                        if (cmds[i].summary)
+                                fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+                return argc < 2 ? HUSK_EXIT_USAGE : 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (strcmp(argv[1], cmds[i].name) == 0) {
+                        static char name[64], prog[80];
+                        snprintf(name, sizeof(name), "%s %s", group, cmds[i].name);
+                        snprintf(prog, sizeof(prog), "husk %s", name);
+                        ctx->cmd = name;
+                        optind = 0;
+                        argv[1] = prog;
+                        return cmds[i].run(ctx, argc - 1, argv + 1);
+                }
+        }
+        return husk_usage_error(ctx, "'%s' is not %s %s command", argv[1], article, group);
+}
+
 int husk_bad_option(struct husk_ctx *ctx)
 {
         fprintf(stderr, "See 'husk %s --help'.\n", ctx->cmd);
