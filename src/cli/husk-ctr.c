@@ -55,7 +55,9 @@ static int do_stop(struct engine *e, const struct ctr *c, void *arg, struct erro
         return engine_stop(e, c, *(int *)arg, err);
 }
 
-int cmd_stop(struct husk_ctx *ctx, int argc, char **argv)
+/* stop and restart: [-t SECONDS] CONTAINER..., then fn on each. */
+static int stop_like(struct husk_ctx *ctx, int argc, char **argv, const char *help,
+                     int (*fn)(struct engine *, const struct ctr *, void *, struct error *))
 {
         static const struct option opts[] = {
             {"time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {}};
@@ -67,8 +69,7 @@ int cmd_stop(struct husk_ctx *ctx, int argc, char **argv)
                                 return husk_usage_error(ctx, "--time '%s': want seconds", optarg);
                         timeout = (int)n;
                 } else if (c == 'h') {
-                        printf("Usage: husk stop [-t SECONDS] CONTAINER...\n\nSend the stop "
-                               "signal, wait (default 10 s), then SIGKILL.\n");
+                        fputs(help, stdout);
                         return 0;
                 } else {
                         return husk_bad_option(ctx);
@@ -78,7 +79,15 @@ int cmd_stop(struct husk_ctx *ctx, int argc, char **argv)
                 return husk_usage_error(ctx, "want at least one CONTAINER");
         _cleanup_engine_ struct engine *e = NULL;
         int r = open_engine(ctx, &e);
-        return r ? r : each(ctx, e, argc, argv, do_stop, &timeout, true);
+        return r ? r : each(ctx, e, argc, argv, fn, &timeout, true);
+}
+
+int cmd_stop(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return stop_like(ctx, argc, argv,
+                         "Usage: husk stop [-t SECONDS] CONTAINER...\n\nSend the stop signal, wait "
+                         "(default 10 s), then SIGKILL.\n",
+                         do_stop);
 }
 
 /* ---------------------------------------------------------------- kill */
@@ -165,28 +174,10 @@ static int do_restart(struct engine *e, const struct ctr *c, void *arg, struct e
 
 int cmd_restart(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"time", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {}};
-        int timeout = -1, c;
-        while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
-                int64_t n;
-                if (c == 't') {
-                        if (parse_i64(optarg, &n) < 0 || n < 0 || n > 86400)
-                                return husk_usage_error(ctx, "--time '%s': want seconds", optarg);
-                        timeout = (int)n;
-                } else if (c == 'h') {
-                        printf("Usage: husk restart [-t SECONDS] CONTAINER...\n\nStop (if "
-                               "running) and start containers again.\n");
-                        return 0;
-                } else {
-                        return husk_bad_option(ctx);
-                }
-        }
-        if (optind >= argc)
-                return husk_usage_error(ctx, "want at least one CONTAINER");
-        _cleanup_engine_ struct engine *e = NULL;
-        int r = open_engine(ctx, &e);
-        return r ? r : each(ctx, e, argc, argv, do_restart, &timeout, true);
+        return stop_like(ctx, argc, argv,
+                         "Usage: husk restart [-t SECONDS] CONTAINER...\n\nStop (if running) and "
+                         "start containers again.\n",
+                         do_restart);
 }
 
 static int do_pause(struct engine *e, const struct ctr *c, void *arg, struct error *err)
