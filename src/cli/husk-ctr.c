@@ -907,23 +907,14 @@ static struct json_object *inspect_doc(struct engine *e, const struct ctr *c)
 
 int cmd_inspect(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
         const char *format = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, "+f:h", opts, NULL)) != -1) {
-                if (c == 'f') {
-                        format = optarg;
-                } else if (c == 'h') {
-                        printf("Usage: husk inspect [--format FMT] NAME...\n\nShow details of "
-                               "containers as JSON (one name that is no container: the image).\n");
-                        return 0;
-                } else {
-                        return husk_bad_option(ctx);
-                }
-        }
-        if (optind >= argc)
-                return husk_usage_error(ctx, "want at least one NAME");
+        int st =
+            husk_inspect_args(ctx, argc, argv, "+f:h",
+                              "Usage: husk inspect [--format FMT] NAME...\n\nShow details of "
+                              "containers as JSON (one name that is no container: the image).\n",
+                              "NAME", &format);
+        if (st >= 0)
+                return st;
         struct error err = {0};
         _cleanup_engine_ struct engine *e = NULL;
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0)

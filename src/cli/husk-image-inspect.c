@@ -118,26 +118,13 @@ static int inspect_doc(struct store *s, const struct image *img, struct json_obj
 
 int cmd_image_inspect(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
         const char *format = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-                if (c == 'f') {
-                        format = optarg;
-                } else if (c == 'h') {
-                        printf("Usage: husk image inspect [--format FMT] IMAGE...\n\n"
-                               "Show details of images as JSON.\n");
-                        return 0;
-                } else {
-                        return husk_bad_option(ctx);
-                }
-        }
-        if (optind >= argc)
-                return husk_usage_error(ctx, "want at least one IMAGE");
+        int st = husk_inspect_args(ctx, argc, argv, "f:h",
+                                   "Usage: husk image inspect [--format FMT] IMAGE...\n\n"
+                                   "Show details of images as JSON.\n",
+                                   "IMAGE", &format);
+        if (st >= 0)
+                return st;
         struct error err = {0};
         _cleanup_store_ struct store *s = NULL;
         if (husk_open_store(ctx, &s, &err) < 0)

@@ -239,30 +239,15 @@ static struct json_object *network_json(struct net_ctx *net, const struct networ
 
 static int cmd_network_inspect(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
         const char *format = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        printf("Usage: husk network inspect [OPTIONS] NETWORK...\n\n"
-                               "Show details of networks as JSON.\n\n"
-                               "Options:\n"
-                               "  -f, --format FMT   a Go template for each network\n");
-                        return 0;
-                default:
-                        return husk_bad_option(ctx);
-                }
-        }
-        if (optind >= argc)
-                return husk_usage_error(ctx, "want at least one NETWORK");
+        int st = husk_inspect_args(ctx, argc, argv, "f:h",
+                                   "Usage: husk network inspect [OPTIONS] NETWORK...\n\n"
+                                   "Show details of networks as JSON.\n\n"
+                                   "Options:\n"
+                                   "  -f, --format FMT   a Go template for each network\n",
+                                   "NETWORK", &format);
+        if (st >= 0)
+                return st;
         _cleanup_net_ struct net_ctx *net = NULL;
         int r = open_net(ctx, &net);
         if (r)

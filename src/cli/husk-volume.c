@@ -319,30 +319,15 @@ static int volume_inspect_each(struct husk_ctx *ctx, struct engine *e, struct tm
 
 static int cmd_volume_inspect(struct husk_ctx *ctx, int argc, char **argv)
 {
-        static const struct option opts[] = {
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {},
-        };
         const char *format = NULL;
-        int c;
-        while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'f':
-                        format = optarg;
-                        break;
-                case 'h':
-                        printf("Usage: husk volume inspect [OPTIONS] VOLUME...\n\n"
-                               "Show details of volumes as JSON.\n\n"
-                               "Options:\n"
-                               "  -f, --format FMT   a Go template for each volume\n");
-                        return 0;
-                default:
-                        return husk_bad_option(ctx);
-                }
-        }
-        if (optind >= argc)
-                return husk_usage_error(ctx, "want at least one VOLUME");
+        int st = husk_inspect_args(ctx, argc, argv, "f:h",
+                                   "Usage: husk volume inspect [OPTIONS] VOLUME...\n\n"
+                                   "Show details of volumes as JSON.\n\n"
+                                   "Options:\n"
+                                   "  -f, --format FMT   a Go template for each volume\n",
+                                   "VOLUME", &format);
+        if (st >= 0)
+                return st;
         _cleanup_engine_ struct engine *e = NULL;
         int r = open_engine(ctx, &e);
         if (r)

@@ -38,6 +38,11 @@ int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* After getopt printed what was wrong with an option: the hint line, HUSK_EXIT_USAGE. */
 int husk_bad_option(struct husk_ctx *ctx);
+/* The inspect commands' arguments: [-f|--format FMT] then at least one
+ * `what` (NAME, IMAGE ...). Returns -1 to go on with the names from optind,
+ * else the exit status (help printed, or a usage error). */
+int husk_inspect_args(struct husk_ctx *ctx, int argc, char **argv, const char *optstring,
+                      const char *help, const char *what, const char **ret_format);
 /* Runs "husk GROUP SUB ARGS": finds SUB in cmds (entries without a summary
  * are aliases, left out of the help), names it "GROUP SUB" in messages, and
  * calls it with argv[0] = "husk GROUP SUB". `what` is the help's one-line

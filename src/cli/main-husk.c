@@ -95,6 +95,27 @@ int husk_usage_error(struct husk_ctx *ctx, const char *fmt, ...)
         return HUSK_EXIT_USAGE;
 }
 
+int husk_inspect_args(struct husk_ctx *ctx, int argc, char **argv, const char *optstring,
+                      const char *help, const char *what, const char **ret_format)
+{
+        static const struct option opts[] = {
+            {"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {}};
+        int c;
+        while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+                if (c == 'f') {
+                        *ret_format = optarg;
+                } else if (c == 'h') {
+                        fputs(help, stdout);
+                        return 0;
+                } else {
+                        return husk_bad_option(ctx);
+                }
+        }
+        if (optind >= argc)
+                return husk_usage_error(ctx, "want at least one %s", what);
+        return -1;
+}
+
 int husk_subcommand(struct husk_ctx *ctx, const char *group, const char *article, const char *what,
                     const struct husk_command *cmds, size_t n, int argc, char **argv)
 {
