@@ -471,13 +471,15 @@ int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdi
         return 0;
 }
 
-int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int *ret_fd,
-                          struct error *err)
+/* Connects to the container's monitor on its attach socket; `what` names the
+ * operation in errors. */
+static int monitor_connect(struct engine *e, const char *id, const char *what, int *ret_fd,
+                           struct error *err)
 {
         _cleanup_free_ char *run = engine_run_dir(e, id);
         _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
         if (dfd < 0)
-                return error_sys(err, -errno, "attach to %.12s", id);
+                return error_sys(err, -errno, "%s %.12s", what, id);
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return error_sys(err, -errno, "socket");
@@ -485,7 +487,18 @@ int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int
         struct sockaddr_un a = {.sun_family = AF_UNIX};
         snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/attach", dfd);
         if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-                return error_sys(err, -errno, "attach to %.12s: connect to its monitor", id);
+                return error_sys(err, -errno, "%s %.12s: connect to its monitor", what, id);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int engine_attach_connect(struct engine *e, const char *id, bool with_stdin, int *ret_fd,
+                          struct error *err)
+{
+        _cleanup_close_ int fd = -EBADF;
+        int r = monitor_connect(e, id, "attach to", &fd, err);
+        if (r < 0)
+                return r;
         char hello = with_stdin ? 'i' : 'n';
         if (write_all(fd, &hello, 1) < 0)
                 return error_sys(err, -errno, "attach to %.12s", id);
@@ -699,17 +712,10 @@ int engine_remove(struct engine *e, const struct ctr *c, bool force, struct erro
 int engine_attach_resize(struct engine *e, const char *id, unsigned rows, unsigned cols,
                          struct error *err)
 {
-        _cleanup_free_ char *run = engine_run_dir(e, id);
-        _cleanup_close_ int dfd = open(run, O_DIRECTORY | O_PATH | O_CLOEXEC);
-        if (dfd < 0)
-                return error_sys(err, -errno, "resize %.12s", id);
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return error_sys(err, -errno, "socket");
-        struct sockaddr_un a = {.sun_family = AF_UNIX};
-        snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/attach", dfd);
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-                return error_sys(err, -errno, "resize %.12s: connect to its monitor", id);
+        _cleanup_close_ int fd = -EBADF;
+        int r = monitor_connect(e, id, "resize", &fd, err);
+        if (r < 0)
+                return r;
         char msg[32];
         int n = snprintf(msg, sizeof(msg), "r%u %u", rows, cols);
         if (write_all(fd, msg, (size_t)n) < 0)

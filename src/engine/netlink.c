@@ -536,20 +536,27 @@ static int collect_addr(struct nlmsghdr *h, void *u)
         return 0;
 }
 
+/* Dumps with request r and collects the IPv4 prefixes `collect` picks. */
+static int addr4_dump(struct nl *nl, struct nlreq *r, int (*collect)(struct nlmsghdr *, void *),
+                      const char *what, struct nl_addr4 **ret, size_t *ret_n, struct error *err)
+{
+        struct addr_list l = {0};
+        int rc = nl_dump(nl, r, collect, &l);
+        if (rc < 0) {
+                free(l.v);
+                return error_sys(err, rc, "%s", what);
+        }
+        *ret = l.v;
+        *ret_n = l.n;
+        return 0;
+}
+
 int nl_addr4_list(struct nl *nl, struct nl_addr4 **ret, size_t *ret_n, struct error *err)
 {
         struct ifaddrmsg ifa = {.ifa_family = AF_INET};
         struct nlreq r;
         req_init(&r, RTM_GETADDR, 0, &ifa, sizeof(ifa));
-        struct addr_list l = {0};
-        int rc = nl_dump(nl, &r, collect_addr, &l);
-        if (rc < 0) {
-                free(l.v);
-                return error_sys(err, rc, "list addresses");
-        }
-        *ret = l.v;
-        *ret_n = l.n;
-        return 0;
+        return addr4_dump(nl, &r, collect_addr, "list addresses", ret, ret_n, err);
 }
 
 static int collect_route(struct nlmsghdr *h, void *u)
@@ -574,13 +581,5 @@ int nl_route4_list(struct nl *nl, struct nl_addr4 **ret, size_t *ret_n, struct e
         struct rtmsg rtm = {.rtm_family = AF_INET};
         struct nlreq r;
         req_init(&r, RTM_GETROUTE, 0, &rtm, sizeof(rtm));
-        struct addr_list l = {0};
-        int rc = nl_dump(nl, &r, collect_route, &l);
-        if (rc < 0) {
-                free(l.v);
-                return error_sys(err, rc, "list routes");
-        }
-        *ret = l.v;
-        *ret_n = l.n;
-        return 0;
+        return addr4_dump(nl, &r, collect_route, "list routes", ret, ret_n, err);
 }
