@@ -27,15 +27,19 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
 {
         static const struct option opts[] = {
             {"archive", no_argument, NULL, 'a'},
+            {"follow-link", no_argument, NULL, 'L'},
             {"help", no_argument, NULL, 'h'},
             {},
         };
-        bool archive = false;
+        bool archive = false, follow = false;
         int c;
-        while ((c = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "aLh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'a':
                         archive = true;
+                        break;
+                case 'L':
+                        follow = true;
                         break;
                 case 'h':
                         printf("Usage: husk cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
@@ -46,7 +50,12 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
                                "Options:\n"
                                "  -a, --archive   keep the source's owners (else: the copies "
                                "belong to\n"
-                               "                  root in the container, to you on the host)\n");
+                               "                  root in the container, to you on the host)\n"
+                               "  -L, --follow-link  a SRC_PATH that is a symlink: copy its "
+                               "target\n"
+                               "                  (a symlink DEST_PATH in the container is always "
+                               "followed,\n"
+                               "                  inside the container's root)\n");
                         return 0;
                 default:
                         return husk_bad_option(ctx);
@@ -74,7 +83,7 @@ int cmd_cp(struct husk_ctx *ctx, int argc, char **argv)
         struct ctr ct = {0};
         if (engine_lookup(e, spath ? src : dst, &ct, &err) < 0)
                 return husk_fail(ctx, &err);
-        int r = spath ? engine_cp_from(e, &ct, spath, dst, STDOUT_FILENO, archive, &err)
+        int r = spath ? engine_cp_from(e, &ct, spath, dst, STDOUT_FILENO, archive, follow, &err)
                       : engine_cp_to(e, &ct, src, STDIN_FILENO, dpath, archive, &err);
         ctr_free(&ct);
         return r < 0 ? husk_fail(ctx, &err) : 0;

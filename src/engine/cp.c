@@ -119,6 +119,57 @@ static int open_parent(int rootfd, const char *cname, const char *path, int *ret
         return 0;
 }
 
+/* cp through symlinks: a container path whose last component is a symlink
+ * is replaced by the link's target, again and again (at most 40 times, as
+ * the kernel), each one resolved inside the root by open_parent's
+ * RESOLVE_IN_ROOT walk: an absolute or "../../.." target stays inside.
+ * Returns the path to use (a copy of path when it is no symlink, or when its
+ * parent can't be opened: the caller's own open then names the error). */
+static int follow_final_links(int rootfd, const char *cname, const char *path, char **ret,
+                              struct error *err)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+        for (int hops = 0;; hops++) {
+                _cleanup_close_ int dir = -1;
+                _cleanup_free_ char *name = NULL;
+                struct error ignored = {0};
+                if (open_parent(rootfd, cname, p, &dir, &name, &ignored) < 0) {
+                        error_clear(&ignored);
+                        break;
+                }
+                struct stat st;
+                if (!name || fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISLNK(st.st_mode))
+                        break;
+                if (hops == 40)
+                        return error_msg(err, -ELOOP,
+                                         "container '%s': '%s': too many levels of symbolic "
+                                         "links",
+                                         cname, path);
+                char t[PATH_MAX];
+                ssize_t n = readlinkat(dir, name, t, sizeof(t) - 1);
+                if (n < 0)
+                        return error_sys(err, -errno, "container '%s': readlink '%s'", cname, p);
+                t[n] = '\0';
+                if (t[0] == '/') {
+                        free(p);
+                        p = xstrdup(t);
+                        continue;
+                }
+                /* Relative: from the link's directory (p without its last component). */
+                size_t len = strlen(p);
+                while (len > 1 && p[len - 1] == '/')
+                        p[--len] = '\0';
+                char *slash = strrchr(p, '/');
+                slash[1] = '\0';
+                char *next = xasprintf("%s%s", p, t);
+                free(p);
+                p = next;
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
 /* ------------------------------------------------------------ tar out */
 
 static int tar_err(struct archive *a, struct error *err, const char *what)
@@ -419,12 +470,18 @@ static int land(int src_dir, const char *src_name, int dst_dir, int dst_parent,
 }
 
 int engine_cp_from(struct engine *e, const struct ctr *c, const char *src, const char *dst,
-                   int outfd, bool archive, struct error *err)
+                   int outfd, bool archive, bool follow, struct error *err)
 {
         _cleanup_close_ int root = -1;
         int r = open_root(e, c, &root, err);
         if (r < 0)
                 return r;
+        _cleanup_free_ char *rsrc = NULL; /* cp -L: the link's target, inside the root */
+        if (follow && src[0] == '/') {
+                if ((r = follow_final_links(root, c->name, src, &rsrc, err)) < 0)
+                        return r;
+                src = rsrc;
+        }
         _cleanup_close_ int sdir = -1;
         _cleanup_free_ char *sname = NULL;
         if ((r = open_parent(root, c->name, src, &sdir, &sname, err)) < 0)
@@ -463,6 +520,11 @@ int engine_cp_to(struct engine *e, const struct ctr *c, const char *src, int inf
         _cleanup_free_ char *what = xasprintf("copy '%s' to %s:%s", src, c->name, dst);
         if (dst[0] != '/')
                 return error_msg(err, -EINVAL, "%s: the container path is not absolute", what);
+        /* As docker: a destination that is a symlink is followed (inside the root). */
+        _cleanup_free_ char *rdst = NULL;
+        if ((r = follow_final_links(root, c->name, dst, &rdst, err)) < 0)
+                return r;
+        dst = rdst;
         int ddir = -1;
         r = safe_open(root, dst, O_RDONLY | O_DIRECTORY, 0, &ddir);
         _cleanup_close_ int ddirc = r == 0 ? ddir : -1;

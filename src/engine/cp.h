@@ -17,11 +17,12 @@
 
 /* Container path src to host path dst ("-": a tar stream to outfd). As
  * docker's: the copies belong to the caller unless archive (keep owners);
- * a tar stream carries the source's owners. */
+ * a tar stream carries the source's owners. follow (cp -L): a src that is a
+ * symlink is replaced by its target, resolved inside the container's root. */
 int engine_cp_from(struct engine *e, const struct ctr *c, const char *src, const char *dst,
-                   int outfd, bool archive, struct error *err);
+                   int outfd, bool archive, bool follow, struct error *err);
 /* Host path src ("-": a tar stream read from infd) to container path dst;
  * the copies belong to root (uid 0) unless archive; a tar stream's entries
- * keep their owners. */
+ * keep their owners. A dst that is a symlink is followed, inside the root. */
 int engine_cp_to(struct engine *e, const struct ctr *c, const char *src, int infd, const char *dst,
                  bool archive, struct error *err);

@@ -42,3 +42,71 @@ def test_tour_nsenter_and_cgroup_file(husk):
     assert f.read_text().strip() == str(400 * 1024 * 1024)
     husk.run("stop", "-t", "1", "test1")
     husk.run("rm", "test1")
+
+
+@pytest.fixture
+def linked(husk, tmp_path):
+    """A running container with symlinks: /flink -> /etc/real (a file),
+    /dlink -> /etc (a directory) and /etc/x -> ../../../../../tmp/U/f, a
+    relative link that climbs above the root; the host has its own
+    /tmp/U/f, which must never be read or written."""
+    u = "hk-gaps-cp-%d" % os.getpid()
+    host = Path("/tmp") / u
+    host.mkdir()
+    (host / "f").write_text("HOST\n")
+    husk.run("run", "-d", "--name", "cpl", "busybox", "sleep", "60")
+    husk.run("exec", "cpl", "sh", "-c",
+             "echo old > /etc/real && ln -s /etc/real /flink && ln -s /etc /dlink && "
+             "mkdir -p /tmp/%s && echo CTR > /tmp/%s/f && ln -s ../../../../../tmp/%s/f /etc/x"
+             % (u, u, u))
+    src = tmp_path / "src"
+    src.write_text("new\n")
+    yield u, host, src
+    husk.run("rm", "-f", "cpl")
+    assert (host / "f").read_text() == "HOST\n"
+    for p in host.iterdir():
+        p.unlink()
+    host.rmdir()
+
+
+def check_cp_to_follows(husk, u, src):
+    husk.run("cp", str(src), "cpl:/flink")
+    assert husk.out("exec", "cpl", "readlink", "/flink") == "/etc/real\n"
+    assert husk.out("exec", "cpl", "cat", "/etc/real") == "new\n"
+    husk.run("cp", str(src), "cpl:/dlink")  # a link to a directory: into it
+    assert husk.out("exec", "cpl", "cat", "/etc/src") == "new\n"
+    husk.run("cp", str(src), "cpl:/etc/x")  # climbs above /: clamped at the root
+    assert husk.out("exec", "cpl", "readlink", "/etc/x") == "../../../../../tmp/%s/f\n" % u
+    assert husk.out("exec", "cpl", "cat", "/tmp/%s/f" % u) == "new\n"
+
+
+@pytest.mark.asan
+def test_cp_to_follows_symlinks_inside_root(husk, linked):
+    u, host, src = linked
+    check_cp_to_follows(husk, u, src)
+    assert (host / "f").read_text() == "HOST\n"
+    # a stopped container (its detached overlay) too
+    husk.run("exec", "cpl", "sh", "-c", "echo old > /etc/real; echo CTR > /tmp/%s/f" % u)
+    husk.run("stop", "-t", "0", "cpl")
+    src.write_text("again\n")
+    husk.run("cp", str(src), "cpl:/flink")
+    husk.run("cp", str(src), "cpl:/etc/x")
+    husk.run("start", "cpl")
+    assert husk.out("exec", "cpl", "readlink", "/flink") == "/etc/real\n"
+    assert husk.out("exec", "cpl", "cat", "/etc/real", "/tmp/%s/f" % u) == "again\nagain\n"
+    # a loop is an error naming the path
+    husk.run("exec", "cpl", "sh", "-c", "ln -s /loop2 /loop1 && ln -s /loop1 /loop2")
+    r = husk.fail("cp", str(src), "cpl:/loop1")
+    assert "/loop1" in r.stderr and "symbolic links" in r.stderr, r
+
+
+def test_cp_from_follow_link_inside_root(husk, linked, tmp_path):
+    u, host, _ = linked
+    husk.run("cp", "cpl:/flink", str(tmp_path / "asis"))  # no -L: the link itself
+    assert os.readlink(tmp_path / "asis") == "/etc/real"
+    husk.run("cp", "-L", "cpl:/flink", str(tmp_path / "followed"))
+    assert (tmp_path / "followed").read_text() == "old\n"
+    husk.run("cp", "--follow-link", "cpl:/etc/x", str(tmp_path / "climbed"))
+    assert (tmp_path / "climbed").read_text() == "CTR\n"
+    husk.run("cp", "-L", "cpl:/dlink", str(tmp_path / "etc"))
+    assert (tmp_path / "etc" / "real").read_text() == "old\n"
