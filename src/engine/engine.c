@@ -23,6 +23,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
+#include "engine/ipc-shm.h"
 #include "engine/restart.h"
 #include "engine/volume.h" /* volumes branch */
 #include "image/fsutil.h"
@@ -235,6 +236,7 @@ void engine_release(struct engine *e, const char *id)
         /* Lazily: a process that still has its cwd there must not keep it mounted. */
         if (umount2(rootfs, MNT_DETACH) == 0)
                 explain("umount -l %s", shq(rootfs));
+        ipc_shm_release(e, id); /* gaps: --ipc shareable's host-side /dev/shm */
         _cleanup_free_ char *run = engine_run_dir(e, id);
         _cleanup_free_ char *sock = xasprintf("%s/attach", run);
         unlink(sock);

@@ -18,6 +18,7 @@
 #include "engine/ctr-config.h"
 #include "engine/ctr-store.h"
 #include "engine/engine.h"
+#include "engine/ipc-shm.h"
 #include "runtime/spec.h"
 #include "runtime/state.h"
 
@@ -36,7 +37,7 @@ const char runflags_help[] =
     "      --cgroup-parent PATH  cgroup to create the container's below (relative: below "
     "husk's)\n"
     "      --pid MODE            host or container:NAME (default: its own)\n"
-    "      --ipc MODE            host, container:NAME, private or shareable\n"
+    "      --ipc MODE            host, container:NAME, private, shareable or none\n"
     "      --uts MODE            host (default: its own)\n";
 
 static void add(struct json_object *o, const char *key, struct json_object *v)
@@ -64,12 +65,12 @@ static int check_ns_mode(const char *flag, const char *v, bool ipc, struct error
 {
         if (!strcmp(v, "host") || (str_startswith(v, "container:") && v[10]))
                 return 0;
-        if (ipc && (!strcmp(v, "private") || !strcmp(v, "shareable") || !*v))
+        if (ipc && (!strcmp(v, "private") || !strcmp(v, "shareable") || !strcmp(v, "none") || !*v))
                 return 0;
         if (!*v)
                 return 0;
         return error_msg(err, -EINVAL, "%s '%s': want host or container:NAME%s", flag, v,
-                         ipc ? ", private or shareable" : "");
+                         ipc ? ", private, shareable or none" : "");
 }
 
 /* "0-3,5": every cpu present in /sys/devices/system/cpu/online's range list. */
@@ -481,7 +482,8 @@ static int target_pid(struct engine *e, const char *flag, const char *mode, pid_
 static int apply_ns(struct engine *e, struct json_object *lx, const char *type, const char *flag,
                     const char *mode, struct error *err)
 {
-        if (!mode || !*mode || !strcmp(mode, "private") || !strcmp(mode, "shareable"))
+        if (!mode || !*mode || !strcmp(mode, "private") || !strcmp(mode, "shareable") ||
+            !strcmp(mode, "none"))
                 return 0;
         struct json_object *nss = jfield(lx, "namespaces");
         static const char *const procname[][2] = {{"pid", "pid"}, {"ipc", "ipc"}, {"uts", "uts"}};
@@ -824,6 +826,9 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
         /* A new run: the last one's OOM kill is history. */
         _cleanup_free_ char *marker = oom_marker(e, idc);
         unlink(marker);
+        /* gaps: /dev/shm of --ipc shareable|container:X|none (ipc-shm.c) */
+        if ((r = ipc_shm_apply(e, idc, hc, spec, err)) < 0)
+                return r;
         return apply_resources(lx, hc, idc);
 }
 

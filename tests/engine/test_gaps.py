@@ -110,3 +110,37 @@ def test_cp_from_follow_link_inside_root(husk, linked, tmp_path):
     assert (tmp_path / "climbed").read_text() == "CTR\n"
     husk.run("cp", "-L", "cpl:/dlink", str(tmp_path / "etc"))
     assert (tmp_path / "etc" / "real").read_text() == "old\n"
+
+
+@pytest.mark.asan
+def test_ipc_container_shares_dev_shm(husk):
+    husk.run("run", "-d", "--name", "donor", "--ipc", "shareable", "--shm-size", "8m",
+             "busybox", "sleep", "60")
+    husk.run("exec", "donor", "sh", "-c", "echo from-donor > /dev/shm/f")
+    ipc = husk.out("exec", "donor", "readlink", "/proc/self/ns/ipc")
+    out = husk.out("run", "--rm", "--ipc", "container:donor", "busybox", "sh", "-c",
+                   "readlink /proc/self/ns/ipc; cat /dev/shm/f; echo from-joiner > /dev/shm/g; "
+                   "df -k /dev/shm | tail -n 1")
+    lines = out.splitlines()
+    assert lines[0] + "\n" == ipc and lines[1] == "from-donor", out
+    assert lines[2].split()[1] == "8192", out  # the donor's tmpfs, with its size
+    assert husk.out("exec", "donor", "cat", "/dev/shm/g") == "from-joiner\n"
+    assert husk.out("exec", "donor", "sh", "-c", "df -k /dev/shm | tail -n 1").split()[1] == "8192"
+    # as docker: only a shareable container's IPC can be joined
+    husk.run("run", "-d", "--name", "priv", "busybox", "sleep", "60")
+    r = husk.fail("run", "--rm", "--ipc", "container:priv", "busybox", "true")
+    assert "container priv has a non-shareable IPC namespace" in r.stderr, r
+    # none: an IPC namespace of its own, no /dev/shm mounted
+    out = husk.out("run", "--rm", "--ipc", "none", "busybox", "sh", "-c",
+                   "readlink /proc/self/ns/ipc; grep -c ' /dev/shm ' /proc/mounts", check=False)
+    lines = out.split()
+    assert lines[0] != os.readlink("/proc/self/ns/ipc") and lines[0] + "\n" != ipc, out
+    assert lines[1] == "0", out
+    assert husk.inspect("donor")["HostConfig"]["IpcMode"] == "shareable"
+    husk.run("stop", "-t", "0", "donor")
+    r = husk.fail("run", "--rm", "--ipc", "container:donor", "busybox", "true")
+    assert "not running" in r.stderr, r
+    # restarted: a fresh tmpfs again, joinable
+    husk.run("start", "donor")
+    husk.run("run", "--rm", "--ipc", "container:donor", "busybox", "touch", "/dev/shm/h")
+    husk.run("exec", "donor", "test", "-f", "/dev/shm/h")
