@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -335,10 +336,32 @@ static int apply_user_and_caps(const struct process_opts *o, struct error *err)
         return 0;
 }
 
+/* The process starts as runc's and crun's do: every signal at its default
+ * disposition and none blocked, whatever its runtime's caller ignored or
+ * blocked (ignored signals and the mask survive exec; a shell can't even trap
+ * a signal ignored on entry). Before any seccomp filter, which need not allow
+ * rt_sigaction. */
+static void reset_signals(void)
+{
+        for (int sig = 1; sig < NSIG; sig++) {
+                struct sigaction sa;
+                if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+                        continue; /* also glibc's own (SIGCANCEL, SIGSETXID): EINVAL */
+                if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+                        continue;
+                signal(sig, SIG_DFL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        explain_note("signals: default dispositions, none blocked");
+}
+
 int process_apply(const struct process_opts *o, struct error *err)
 {
         const struct spec_process *p = o->proc;
         int r;
+        reset_signals();
         if (!o->no_new_keyring) {
                 /* A fresh session keyring, so the container can't see the host's keys. */
                 explain("keyctl session -  # new session keyring");
