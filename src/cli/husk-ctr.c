@@ -296,6 +296,8 @@ int cmd_rename(struct husk_ctx *ctx, int argc, char **argv)
             engine_lookup(e, argv[optind], &ct, &err) < 0)
                 return husk_fail(ctx, &err);
         int r = ctr_rename(e->store->db, ct.id, argv[optind + 1], &err);
+        if (r == 0) /* gaps: the hosts files name it by its new name */
+                r = ctr_net_rename(e, ct.id, argv[optind + 1], &err);
         ctr_free(&ct);
         return r < 0 ? husk_fail(ctx, &err) : 0;
 }

@@ -69,9 +69,12 @@ int cmd_port(struct husk_ctx *ctx, int argc, char **argv)
 
 static int connect_cmd(struct husk_ctx *ctx, int argc, char **argv, bool connect)
 {
-        static const struct option opts[] = {
-            {"ip", required_argument, NULL, 'i'}, {"help", no_argument, NULL, 'h'}, {}};
+        static const struct option opts[] = {{"ip", required_argument, NULL, 'i'},
+                                             {"alias", required_argument, NULL, 'a'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
         const char *ip = NULL;
+        _cleanup_strv_ char **aliases = NULL;
         int c;
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
                 switch (c) {
@@ -80,10 +83,16 @@ static int connect_cmd(struct husk_ctx *ctx, int argc, char **argv, bool connect
                                 return husk_bad_option(ctx);
                         ip = optarg;
                         break;
+                case 'a':
+                        if (!connect)
+                                return husk_bad_option(ctx);
+                        aliases = strv_push(aliases, xstrdup(optarg));
+                        break;
                 case 'h':
                         if (connect)
-                                printf("Usage: husk network connect [--ip IP] NETWORK "
-                                       "CONTAINER\n\nConnect a container to a network: now when "
+                                printf("Usage: husk network connect [--ip IP] [--alias NAME]... "
+                                       "NETWORK CONTAINER\n\nConnect a container to a network: now "
+                                       "when "
                                        "it runs, and at its next starts.\n");
                         else
                                 printf("Usage: husk network disconnect NETWORK CONTAINER\n\n"
@@ -101,7 +110,7 @@ static int connect_cmd(struct husk_ctx *ctx, int argc, char **argv, bool connect
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
             engine_lookup(e, argv[optind + 1], &ct, &err) < 0)
                 return husk_fail(ctx, &err);
-        int r = connect ? ctr_net_connect(e, &ct, argv[optind], ip, &err)
+        int r = connect ? ctr_net_connect(e, &ct, argv[optind], ip, aliases, &err)
                         : ctr_net_disconnect(e, &ct, argv[optind], &err);
         ctr_free(&ct);
         if (r < 0)

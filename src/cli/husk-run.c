@@ -61,12 +61,13 @@ static const char create_help[] =
     "      --mac-address MAC     its MAC address\n"
     "      --dns IP              a name server for /etc/resolv.conf\n"
     "      --add-host NAME:IP    a line for /etc/hosts (IP host-gateway: the gateway)\n"
+    "      --network-alias NAME  another name of the container on its network\n"
     "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
     "      --log-driver DRIVER   k8s-file (default), json-file or none\n"
     "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n"
     "      --detach-keys KEYS    keys that detach from a terminal (ctrl-p,ctrl-q)\n";
 
-#define N_OWNED 13 /* [9..11] networks, [12] --mount (volumes branch) */
+#define N_OWNED 14 /* [9..11] networks, [12] --mount (volumes branch), [13] aliases */
 
 static char **log_opts; /* monitor2: --log-opt values */
 
@@ -155,6 +156,8 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"mac-address", required_argument, NULL, 0x103},
             {"dns", required_argument, NULL, 0x104},
             {"add-host", required_argument, NULL, 0x105},
+            {"network-alias", required_argument, NULL, 0x130}, /* gaps */
+            {"net-alias", required_argument, NULL, 0x130},
             {"restart", required_argument, NULL, 0x110}, /* monitor2 */
             {"log-driver", required_argument, NULL, 0x111},
             {"log-opt", required_argument, NULL, 0x112},
@@ -313,6 +316,9 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                 case 0x105:
                         owned[11] = strv_push(owned[11], xstrdup(optarg));
                         break;
+                case 0x130: /* gaps: --network-alias */
+                        owned[13] = strv_push(owned[13], xstrdup(optarg));
+                        break;
                 case 0x110: { /* monitor2: --restart */
                         struct error err = {0};
                         if (restart_parse(optarg, &o->restart_name, &o->restart_max, &err) < 0) {
@@ -365,6 +371,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
         o->publish = owned[9];
         o->dns = owned[10];
         o->add_hosts = owned[11];
+        o->network_aliases = owned[13]; /* gaps */
         return optind;
 }
 

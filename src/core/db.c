@@ -108,6 +108,9 @@ static const char *const husk_schema[] = {
     "  created INTEGER NOT NULL,"     /* unix seconds */
     "  labels TEXT NOT NULL,"         /* a JSON object */
     "  anonymous INTEGER NOT NULL);", /* made for -v /path or --mount without source */
+    /* gaps: --network-alias and network connect --alias: more names of an
+     * attachment in the hosts files (space-separated). */
+    "ALTER TABLE network_allocations ADD COLUMN aliases TEXT;",
 };
 
 static int sql_err(struct db *db, int rc, const char *what, struct error *err)

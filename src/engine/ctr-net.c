@@ -215,7 +215,15 @@ int ctr_net_make(struct engine *e, struct json_object *image_cfg, const struct c
                 if (o->ip)
                         add(ipam, "IPv4Address", json_object_new_string(o->ip));
                 add(ep, "IPAMConfig", ipam);
+                if (o->network_aliases) /* gaps */
+                        add(ep, "Aliases", str_array(o->network_aliases));
                 add(endpoints, network_ref(want), ep);
+        } else if (o->network_aliases) {
+                json_object_put(endpoints);
+                return error_msg(err, -EINVAL,
+                                 "--network-alias needs a bridge network, not "
+                                 "--network '%s'",
+                                 want);
         }
         struct json_object *nc = json_object_new_object();
         add(nc, "EndpointsConfig", endpoints);
@@ -418,6 +426,8 @@ static int attach_one(struct net_ctx *ctx, struct engine *e, const struct ctr *c
                 doc_ports(doc, &ports, &n);
         _cleanup_free_ char *dir = engine_ctr_dir(e, c->id);
         _cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
+        struct json_object *eps = jfield(jfield(doc, "NetworkingConfig"), "EndpointsConfig");
+        _cleanup_strv_ char **aliases = strv_of(jfield(jfield(eps, net), "Aliases")); /* gaps */
         struct net_attach_opts o = {
             .container_id = c->id,
             .name = c->name,
@@ -428,6 +438,7 @@ static int attach_one(struct net_ctx *ctx, struct engine *e, const struct ctr *c
             .n_ports = n,
             .hosts_path = hosts,
             .extra_hosts = extra,
+            .aliases = aliases,
         };
         struct net_attachment *a = NULL;
         int r = net_attach(ctx, nsfd, shown, net, &o, &a, err);
@@ -503,7 +514,7 @@ static bool is_running(const struct ctr *c)
 }
 
 int ctr_net_connect(struct engine *e, const struct ctr *c, const char *net, const char *ip,
-                    struct error *err)
+                    char *const *aliases, struct error *err)
 {
         _cleanup_json_ struct json_object *doc = NULL;
         int r = json_parse_string("container config", c->config, &doc, err);
@@ -540,6 +551,20 @@ int ctr_net_connect(struct engine *e, const struct ctr *c, const char *net, cons
         if (jfield(eps, name))
                 return error_msg(err, -EEXIST, "container %s is already connected to network %s",
                                  c->name, name);
+        for (size_t i = 0; aliases && aliases[i]; i++) /* gaps: --alias */
+                if (!net_valid_hostname(aliases[i], strlen(aliases[i])))
+                        return error_msg(err, -EINVAL,
+                                         "invalid --alias '%s': want letters, digits, '-', '.' "
+                                         "or '_'",
+                                         aliases[i]);
+        struct json_object *ep = json_object_new_object();
+        struct json_object *ipam = json_object_new_object();
+        if (ip)
+                add(ipam, "IPv4Address", json_object_new_string(ip));
+        add(ep, "IPAMConfig", ipam);
+        if (aliases && aliases[0])
+                add(ep, "Aliases", str_array(aliases));
+        add(eps, name, ep); /* before attaching: attach_one reads its aliases */
         if (is_running(c)) {
                 _cleanup_free_ char *shown = xasprintf("/proc/%d/ns/net", (int)c->pid);
                 _cleanup_close_ int nsfd = open(shown, O_RDONLY | O_CLOEXEC);
@@ -548,12 +573,6 @@ int ctr_net_connect(struct engine *e, const struct ctr *c, const char *net, cons
                 if ((r = attach_one(ctx, e, c, doc, nsfd, shown, name, ip, false, err)) < 0)
                         return r;
         }
-        struct json_object *ep = json_object_new_object();
-        struct json_object *ipam = json_object_new_object();
-        if (ip)
-                add(ipam, "IPv4Address", json_object_new_string(ip));
-        add(ep, "IPAMConfig", ipam);
-        add(eps, name, ep);
         if ((r = save_doc(e, c, doc, err)) < 0 && is_running(c)) {
                 struct net_attachment *a = NULL;
                 struct error ign = {0};
@@ -562,6 +581,15 @@ int ctr_net_connect(struct engine *e, const struct ctr *c, const char *net, cons
                 net_attachment_free(a);
         }
         return r;
+}
+
+int ctr_net_rename(struct engine *e, const char *id, const char *name, struct error *err)
+{
+        _cleanup_net_ struct net_ctx *ctx = NULL;
+        int r = net_open(e->root, &ctx, err);
+        if (r < 0)
+                return r;
+        return net_rename_container(ctx, id, name, err);
 }
 
 int ctr_net_disconnect(struct engine *e, const struct ctr *c, const char *net, struct error *err)
@@ -637,9 +665,11 @@ char *ctr_net_ports_text(const struct net_port *p, size_t n)
         return s;
 }
 
-static struct json_object *endpoint_json(const struct net_attachment *a)
+static struct json_object *endpoint_json(const struct net_attachment *a, struct json_object *ep)
 {
         struct json_object *o = json_object_new_object();
+        struct json_object *al = jfield(ep, "Aliases"); /* gaps: null when none, as docker */
+        add(o, "Aliases", al ? json_object_get(al) : NULL);
         add(o, "NetworkID", json_object_new_string(a ? a->network_id : ""));
         add(o, "Gateway", json_object_new_string(a && a->gateway ? a->gateway : ""));
         add(o, "IPAddress", json_object_new_string(a && a->address ? a->address : ""));
@@ -667,14 +697,14 @@ struct json_object *ctr_net_settings(struct engine *e, const struct ctr *c, stru
         if (eps) {
                 json_object_object_foreach(eps, name, ep)
                 {
-                        (void)ep;
-                        add(networks, name, endpoint_json(NULL));
+                        add(networks, name, endpoint_json(NULL, ep));
                 }
         }
         if (kind == KIND_HOST || kind == KIND_NONE)
-                add(networks, kind == KIND_HOST ? "host" : "none", endpoint_json(NULL));
+                add(networks, kind == KIND_HOST ? "host" : "none", endpoint_json(NULL, NULL));
         for (size_t i = 0; i < n; i++) {
-                add(networks, v[i]->network_name, endpoint_json(v[i]));
+                add(networks, v[i]->network_name,
+                    endpoint_json(v[i], jfield(eps, v[i]->network_name)));
                 for (size_t j = 0; j < v[i]->n_ports; j++) {
                         const struct net_port *p = &v[i]->ports[j];
                         char key[16], hp[8];

@@ -41,9 +41,13 @@ int ctr_net_attach(struct engine *e, const struct ctr *c, struct json_object *do
 int ctr_net_release(struct engine *e, const char *id, struct error *err);
 
 /* `network connect`: a running container is attached now; any container
- * joins the network at its next starts. ip may be NULL. */
+ * joins the network at its next starts. ip may be NULL; aliases (--alias,
+ * may be NULL): more names of it on that network. */
 int ctr_net_connect(struct engine *e, const struct ctr *c, const char *net, const char *ip,
-                    struct error *err);
+                    char *const *aliases, struct error *err);
+/* gaps: after `rename`: the hosts files of the networks container id is on
+ * (its own and its peers') name it by its new name. */
+int ctr_net_rename(struct engine *e, const char *id, const char *name, struct error *err);
 /* `network disconnect`. */
 int ctr_net_disconnect(struct engine *e, const struct ctr *c, const char *net, struct error *err);
 

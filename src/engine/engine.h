@@ -67,6 +67,7 @@ struct ctr_create_opts {
         char *const *log_opts;
         struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
         char *const *mounts;           /* volumes branch: --mount specs (docker's syntax) */
+        char *const *network_aliases;  /* gaps: --network-alias, on the first network */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

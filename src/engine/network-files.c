@@ -129,6 +129,26 @@ int net_check_extra_host(const char *s, struct error *err)
         return 0;
 }
 
+/* gaps: line plus each --network-alias not on it yet (takes line). */
+static char *with_aliases(char *line, const char *aliases)
+{
+        _cleanup_free_ char *copy = xstrdup(aliases ? aliases : "");
+        char *save = NULL;
+        for (char *a = strtok_r(copy, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+                _cleanup_free_ char *words = xasprintf("%s ", line);
+                for (char *p = words; *p; p++)
+                        if (*p == '\t')
+                                *p = ' ';
+                _cleanup_free_ char *word = xasprintf(" %s ", a);
+                if (strstr(words, word))
+                        continue;
+                char *t = xasprintf("%s %s", line, a);
+                free(line);
+                line = t;
+        }
+        return line;
+}
+
 /* One line per attachment on a network the hosts file's owner is on. */
 static int peer_entries(struct net_ctx *ctx, const char *container_id, char ***ret,
                         struct error *err)
@@ -136,7 +156,8 @@ static int peer_entries(struct net_ctx *ctx, const char *container_id, char ***r
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = db_prepare(ctx->db,
                            "SELECT DISTINCT p.address, p.name, p.hostname, p.container_id, "
-                           "p.container_id = ?1 AS self FROM network_allocations p WHERE "
+                           "p.container_id = ?1 AS self, p.aliases FROM network_allocations p "
+                           "WHERE "
                            "p.network_id IN (SELECT network_id FROM network_allocations WHERE "
                            "container_id = ?1) ORDER BY self DESC, p.created, p.address",
                            &st, err);
@@ -156,7 +177,7 @@ static int peer_entries(struct net_ctx *ctx, const char *container_id, char ***r
                     xasprintf("%s\t%s%s%s%s%.12s", addr, host ? host : "",
                               host && with_name ? " " : "", with_name ? name : "",
                               with_id && (host || with_name) ? " " : "", with_id ? id : "");
-                v = strv_push(v, line);
+                v = strv_push(v, with_aliases(line, (const char *)sqlite3_column_text(st, 5)));
         }
         if (r < 0) {
                 strv_free(v);

@@ -262,16 +262,17 @@ static int attachment_record(struct net_ctx *ctx, const struct network *net,
         char ip[16];
         net_ntoa(addr, ip);
         _cleanup_free_ char *extra = join_lines(o->extra_hosts);
+        _cleanup_free_ char *aliases = o->aliases ? strv_join(o->aliases, " ") : NULL; /* gaps */
         _cleanup_free_ char *now = xasprintf("%lld", (long long)time(NULL));
         if (r == 0)
                 r = ports_check(ctx, ports, o->n_ports, err);
         if (r == 0) {
                 r = db_run(ctx->db,
                            "INSERT INTO network_allocations (network_id, address, container_id, "
-                           "name, hostname, mac, host_veth, hosts_path, extra_hosts, created) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                           err, 10, net->id, ip, o->container_id, o->name, o->hostname, a->mac,
-                           a->host_veth, o->hosts_path, extra, now);
+                           "name, hostname, mac, host_veth, hosts_path, extra_hosts, created, "
+                           "aliases) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                           err, 11, net->id, ip, o->container_id, o->name, o->hostname, a->mac,
+                           a->host_veth, o->hosts_path, extra, now, aliases);
                 if (r == -EEXIST)
                         r = error_msg(err, r, "container %.12s is already attached to network '%s'",
                                       o->container_id, net->name);
@@ -402,6 +403,12 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                                  o->name);
         if (o->hostname && !net_valid_hostname(o->hostname, strlen(o->hostname)))
                 return error_msg(err, -EINVAL, "invalid hostname '%s'", o->hostname);
+        for (size_t i = 0; o->aliases && o->aliases[i]; i++) /* gaps */
+                if (!net_valid_hostname(o->aliases[i], strlen(o->aliases[i])))
+                        return error_msg(err, -EINVAL,
+                                         "invalid network alias '%s': want letters, digits, "
+                                         "'-', '.' or '_'",
+                                         o->aliases[i]);
         for (size_t i = 0; o->extra_hosts && o->extra_hosts[i]; i++) {
                 int r = net_check_extra_host(o->extra_hosts[i], err);
                 if (r < 0)

@@ -105,6 +105,7 @@ struct net_attach_opts {
         const char *hosts_path;   /* the container's /etc/hosts, rewritten as peers come and go */
         char *const *extra_hosts; /* "name:ip" (--add-host); ip "host-gateway" is the gateway */
         unsigned mtu;             /* 0: 1500 */
+        char *const *aliases;     /* gaps: more names on this network (--network-alias) */
 };
 
 struct net_attachment {
@@ -149,6 +150,10 @@ int net_reconcile(struct net_ctx *ctx, struct error *err);
  * the dns servers given (--dns). Written to path. */
 int net_write_resolv_conf(const char *path, const char *host_path, char *const *dns,
                           struct error *err);
+/* gaps: container_id is now called name: its attachments' rows and every
+ * hosts file that lists it follow (network-names.c). */
+int net_rename_container(struct net_ctx *ctx, const char *container_id, const char *name,
+                         struct error *err);
 /* A name that may go into a hosts file: letters, digits, '-', '.', '_'. */
 bool net_valid_hostname(const char *s, size_t len);
 /* Checks one --add-host value (NAME:IP, IP may be host-gateway). */

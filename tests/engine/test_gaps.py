@@ -144,3 +144,110 @@ def test_ipc_container_shares_dev_shm(husk):
     husk.run("start", "donor")
     husk.run("run", "--rm", "--ipc", "container:donor", "busybox", "touch", "/dev/shm/h")
     husk.run("exec", "donor", "test", "-f", "/dev/shm/h")
+
+
+WWW = "hello from gaps\n"
+
+
+@pytest.fixture
+def www(tmp_path):
+    d = tmp_path / "www"
+    d.mkdir()
+    (d / "index.html").write_text(WWW)
+    os.chmod(tmp_path, 0o755)
+    return d
+
+
+def httpd(husk, www, name, *opts):
+    husk.run("run", "-d", "--name", name, "-v", "%s:/www:ro" % www, *opts, "busybox",
+             "httpd", "-f", "-p", "80", "-h", "/www")
+
+
+def fetch_in(husk, ctr, name):
+    """wget http://NAME/ inside ctr (names come from its /etc/hosts, never DNS)."""
+    return husk.out("exec", ctr, "sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://%s/ && exit 0; "
+                    "sleep 0.2; done; exit 1" % name)
+
+
+def hosts_names(husk, ctr):
+    """Every name the /etc/hosts of ctr gives, with its address."""
+    names = {}
+    for line in husk.out("exec", ctr, "cat", "/etc/hosts").splitlines():
+        w = line.split()
+        for n in w[1:]:
+            names[n] = w[0]
+    return names
+
+
+@pytest.mark.parametrize("network", ["default", "user"])
+def test_rename_updates_hosts_files(husk, www, network):
+    opts = []
+    if network == "user":
+        husk.run("network", "create", "--subnet", str(husk.subnet()), "app")
+        opts = ["--network", "app"]
+    httpd(husk, www, "web", *opts)
+    husk.run("run", "-d", "--name", "client", *opts, "busybox", "sleep", "60")
+    assert fetch_in(husk, "client", "web") == WWW
+    husk.run("rename", "web", "web2")
+    assert fetch_in(husk, "client", "web2") == WWW
+    for ctr in ("client", "web2"):
+        names = hosts_names(husk, ctr)
+        assert "web2" in names and "web" not in names, (ctr, names)
+    # the renamed one's own file too, and a container started after the rename
+    husk.run("rename", "client", "client2")
+    assert "client2" in hosts_names(husk, "web2")
+    husk.run("run", "-d", "--name", "late", *opts, "busybox", "sleep", "60")
+    assert fetch_in(husk, "late", "web2") == WWW
+    assert "web" not in hosts_names(husk, "late")
+    r = husk.fail("rename", "late", "web2")
+    assert "already in use" in r.stderr, r
+    assert "late" in hosts_names(husk, "web2")
+    husk.run("rm", "-f", "web2", "client2", "late")
+    if network == "user":
+        husk.run("network", "rm", "app")
+
+
+@pytest.mark.asan
+def test_network_alias_and_connect_alias(husk, www):
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "app")
+    husk.run("network", "create", "--subnet", str(husk.subnet()), "other")
+    httpd(husk, www, "web", "--network", "app", "--network-alias", "www1",
+          "--network-alias", "www2")
+    husk.run("run", "-d", "--name", "c1", "--network", "app", "busybox", "sleep", "60")
+    husk.run("run", "-d", "--name", "c2", "--network", "other", "busybox", "sleep", "60")
+    nets = husk.inspect("web")["NetworkSettings"]["Networks"]
+    assert nets["app"]["Aliases"] == ["www1", "www2"], nets
+    assert fetch_in(husk, "c1", "www1") == WWW
+    assert fetch_in(husk, "c1", "www2") == WWW
+    assert "www1" not in hosts_names(husk, "c2")
+    # connect --alias: that name on that network only
+    husk.run("network", "connect", "--alias", "api", "--alias", "api2", "other", "web")
+    nets = husk.inspect("web")["NetworkSettings"]["Networks"]
+    assert nets["other"]["Aliases"] == ["api", "api2"] and nets["app"]["Aliases"] == [
+        "www1", "www2"], nets
+    assert fetch_in(husk, "c2", "api") == WWW
+    c2 = hosts_names(husk, "c2")
+    assert c2["api"] == nets["other"]["IPAddress"] and "www1" not in c2, c2
+    c1 = hosts_names(husk, "c1")
+    assert c1["www1"] == nets["app"]["IPAddress"] and "api" not in c1, c1
+    assert husk.inspect("c1")["NetworkSettings"]["Networks"]["app"]["Aliases"] is None
+    # kept across a restart (they are the container's configuration)
+    # (names only: the restarted web has a new MAC that c1's ARP cache does not know yet)
+    husk.run("restart", "-t", "0", "web")
+    nets = husk.inspect("web")["NetworkSettings"]["Networks"]
+    assert hosts_names(husk, "c1")["www2"] == nets["app"]["IPAddress"]
+    assert hosts_names(husk, "c2")["api2"] == nets["other"]["IPAddress"]
+    # disconnect takes the alias away
+    husk.run("network", "disconnect", "other", "web")
+    assert "api" not in hosts_names(husk, "c2")
+    # bad input is named
+    r = husk.fail("run", "--rm", "--network-alias", "bad name", "busybox", "true")
+    assert "invalid network alias 'bad name'" in r.stderr, r
+    r = husk.fail("run", "--rm", "--network", "none", "--network-alias", "x", "busybox", "true")
+    assert "--network-alias needs a bridge network" in r.stderr, r
+    r = husk.fail("network", "connect", "--alias", "a/b", "other", "c1")
+    assert "invalid --alias 'a/b'" in r.stderr, r
+    husk.run("rm", "-f", "web", "c1", "c2")
+    husk.run("network", "rm", "app")
+    husk.run("network", "rm", "other")

@@ -1,0 +1,23 @@
+/* gaps: a container's name in the hosts files follows `husk rename`. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/db.h"
+#include "engine/network-internal.h"
+
+int net_rename_container(struct net_ctx *ctx, const char *container_id, const char *name,
+                         struct error *err)
+{
+        if (!net_valid_hostname(name, strlen(name)))
+                return error_msg(err, -EINVAL, "invalid container name '%s' for a hosts file",
+                                 name);
+        int r = net_lock(ctx, err);
+        if (r < 0)
+                return r;
+        r = db_run(ctx->db, "UPDATE network_allocations SET name = ?2 WHERE container_id = ?1", err,
+                   2, container_id, name);
+        if (r == 0)
+                r = net_hosts_refresh(ctx, err);
+        net_unlock(ctx);
+        return r;
+}
