@@ -367,6 +367,10 @@ static int commit_config(struct json_object *cfg, struct json_object *ctr_cfg, c
         if (!empty_value(sig) &&
             (obj_field(cfg, "StopSignal") || strcmp(json_object_get_string(sig), "SIGTERM")))
                 json_object_object_add(cfg, "StopSignal", json_object_get(sig));
+        /* gaps: --stop-timeout too, as docker's commit (the parent's stays otherwise). */
+        struct json_object *timeout = obj_field(ctr_cfg, "StopTimeout");
+        if (timeout && json_object_is_type(timeout, json_type_int))
+                json_object_object_add(cfg, "StopTimeout", json_object_get(timeout));
         for (char *const *c = changes; c && *c; c++) {
                 int r = config_apply_change(cfg, *c, err);
                 if (r < 0)

@@ -251,3 +251,22 @@ def test_network_alias_and_connect_alias(husk, www):
     husk.run("rm", "-f", "web", "c1", "c2")
     husk.run("network", "rm", "app")
     husk.run("network", "rm", "other")
+
+
+@pytest.mark.asan
+def test_commit_carries_stop_timeout_and_signal(husk):
+    husk.run("create", "--name", "st", "--stop-timeout", "42", "--stop-signal", "SIGUSR1",
+             "busybox", "true")
+    husk.out("commit", "st", "st:1")
+    cfg = json.loads(husk.out("image", "inspect", "st:1"))[0]["Config"]
+    assert cfg["StopTimeout"] == 42 and cfg["StopSignal"] == "SIGUSR1", cfg
+    # a container without them: the parent image's stay, none is made up
+    husk.run("create", "--name", "st2", "st:1")
+    husk.out("commit", "st2", "st:2")
+    cfg = json.loads(husk.out("image", "inspect", "st:2"))[0]["Config"]
+    assert cfg["StopTimeout"] == 42 and cfg["StopSignal"] == "SIGUSR1", cfg
+    husk.run("create", "--name", "st3", "busybox", "true")
+    husk.out("commit", "st3", "st:3")
+    cfg = json.loads(husk.out("image", "inspect", "st:3"))[0]["Config"]
+    assert "StopTimeout" not in cfg and "StopSignal" not in cfg, cfg
+    husk.run("rm", "st", "st2", "st3")
