@@ -108,6 +108,9 @@ static const char *const husk_schema[] = {
     "  created INTEGER NOT NULL,"     /* unix seconds */
     "  labels TEXT NOT NULL,"         /* a JSON object */
     "  anonymous INTEGER NOT NULL);", /* made for -v /path or --mount without source */
+    /* extruntime: 5: the external OCI runtime a container was created with
+     * (`--runtime PATH`, an absolute path); '' = the built-in runtime library. */
+    "ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';",
 };
 
 static int sql_err(struct db *db, int rc, const char *what, struct error *err)

@@ -67,6 +67,7 @@ struct ctr_create_opts {
         char *const *log_opts;
         struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
         char *const *mounts;           /* volumes branch: --mount specs (docker's syntax) */
+        const char *runtime; /* extruntime: --runtime PATH or NAME in $PATH; NULL: built-in */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,
