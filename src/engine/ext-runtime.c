@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -160,6 +161,17 @@ static char *failure_text(int logfd, int errfd)
         return out;
 }
 
+/* The errno for what the runtime said: the engine turns -ENOENT / -EACCES
+ * of a process that could not be executed into docker's 127 / 126. */
+static int why_code(const char *why)
+{
+        if (!why)
+                return -EIO;
+        return strcasestr(why, "permission denied")                              ? -EACCES
+               : strcasestr(why, "not found") || strcasestr(why, "no such file") ? -ENOENT
+                                                                                 : -EIO;
+}
+
 /* Forks `rt --root root --log /proc/self/fd/3 ARGS...` with stdio[0..2] as
  * its fds 0-2 and logfd as its fd 3, signals at their defaults and an empty
  * mask (the container's init inherits both from it). */
@@ -251,7 +263,7 @@ static int rt_call(const char *rt, const char *root, char *const *args, const in
         int status = wait_child(pid);
         if (status != 0) {
                 _cleanup_free_ char *why = failure_text(logfd, errfd);
-                return error_msg(err, -EIO, "runtime '%s' %s: %s", rt, args[0],
+                return error_msg(err, why_code(why), "runtime '%s' %s: %s", rt, args[0],
                                  why          ? why
                                  : status < 0 ? "could not wait for it"
                                               : "failed without saying why");
@@ -427,6 +439,18 @@ int extrt_start(const char *rt, const char *root, const char *id, struct error *
 
 /* ---------------------------------------------------------------- exec */
 
+static pid_t proc_ppid(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(AT_FDCWD, path, 4096, &text, NULL) < 0)
+                return -1;
+        const char *p = strrchr(text, ')');
+        int ppid = -1;
+        return p && sscanf(p + 1, " %*c %d", &ppid) == 1 ? ppid : -1;
+}
+
 static struct json_object *str_array(char *const *v)
 {
         struct json_object *a = json_object_new_array();
@@ -489,13 +513,9 @@ static int write_process(const char *bundle, const struct spec_process *p, bool 
         return r < 0 ? error_sys(err, r, "write '%s'", path) : 0;
 }
 
-/* docker's codes for a process that could not be executed. */
 static int exec_failure(const char *rt, const char *why, struct error *err)
 {
-        int code = strcasestr(why, "permission denied")                              ? -EACCES
-                   : strcasestr(why, "not found") || strcasestr(why, "no such file") ? -ENOENT
-                                                                                     : -EIO;
-        return error_msg(err, code, "runtime '%s' exec: %s", rt, why);
+        return error_msg(err, why_code(why), "runtime '%s' exec: %s", rt, why);
 }
 
 int extrt_exec(const char *rt, const char *root, const char *id, const char *bundle,
@@ -515,9 +535,14 @@ int extrt_exec(const char *rt, const char *root, const char *id, const char *bun
                 return r;
         _cleanup_free_ char *procfile = xasprintf("%s/process.json", dir);
         _cleanup_free_ char *pidfile = xasprintf("%s/pid", dir);
-        _cleanup_close_ int logfd = -EBADF, errfd = -EBADF, null = -EBADF;
+        _cleanup_free_ char *console = NULL;
+        _cleanup_close_ int logfd = -EBADF, errfd = -EBADF, null = -EBADF, lfd = -EBADF;
         if ((r = write_process(bundle, p, tty, procfile, err)) < 0)
                 goto out;
+        if (tty && (lfd = console_listen(dir, &console, err)) < 0) {
+                r = lfd;
+                goto out;
+        }
         if ((logfd = new_memfd("husk-runtime-log", err)) < 0 ||
             (errfd = new_memfd("husk-runtime-stderr", err)) < 0) {
                 r = -EIO;
@@ -532,9 +557,15 @@ int extrt_exec(const char *rt, const char *root, const char *id, const char *bun
         args[n++] = "exec";
         args[n++] = "--process";
         args[n++] = procfile;
-        if (tty) /* the runtime relays the pty to our terminal itself (raw mode, size) */
+        /* With a terminal, as conmon: the runtime starts the process
+         * detached and hands the pty over; we are a subreaper, so the process
+         * becomes our child when the runtime exits, and we relay and reap it. */
+        if (tty) {
                 args[n++] = "--tty";
-        if (detach) {
+                args[n++] = "--console-socket";
+                args[n++] = console;
+        }
+        if (detach || tty) {
                 args[n++] = "--detach";
                 args[n++] = "--pid-file";
                 args[n++] = pidfile;
@@ -544,12 +575,32 @@ int extrt_exec(const char *rt, const char *root, const char *id, const char *bun
         /* The process has our stdio (detached: none, and the runtime's
          * stderr is only for its own complaints). */
         int stdio[3] = {0, 1, 2};
-        if (detach)
+        if (detach || tty)
                 stdio[0] = stdio[1] = null, stdio[2] = errfd;
+        if (tty && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+                r = error_sys(err, -errno, "become a subreaper");
+                goto out;
+        }
         pid_t pid;
         if ((r = rt_spawn(rt, root, args, stdio, logfd, &pid, err)) < 0)
                 goto out;
         int status = wait_child(pid);
+        if (tty && status == 0) {
+                pid_t proc = 0;
+                _cleanup_close_ int master = -EBADF;
+                if ((r = read_pid(dir, &proc, err)) < 0 ||
+                    (r = console_receive(lfd, 0, 5000, &master, err)) < 0)
+                        goto out;
+                if (proc_ppid(proc) != getpid()) {
+                        kill(proc, SIGKILL);
+                        r = error_msg(err, -EIO,
+                                      "runtime '%s' exec: process %d did not become ours to wait "
+                                      "for",
+                                      rt, (int)proc);
+                        goto out;
+                }
+                terminal_relay(master, proc, &status);
+        }
         /* The process's own status, unless the runtime complained. */
         if (status != 0) {
                 _cleanup_free_ char *why = failure_text(logfd, errfd);
