@@ -459,13 +459,28 @@ int cmd_exec(struct husk_ctx *ctx, int argc, char **argv)
                         dup2(null, 0);
                         close(null);
                 }
-                int status = 0;
-                if (extrt_exec(rt, e->rt_root, id, bundle, p, tty, detach, &status, &err) < 0) {
+                int status = 0, master = -1;
+                pid_t pid = 0;
+                if (extrt_exec(rt, e->rt_root, id, bundle, p, tty, detach, &status, &master, &pid,
+                               &err) < 0) {
                         husk_fail(ctx, &err);
                         return err.code == -ENOENT   ? 127
                                : err.code == -EACCES ? 126
                                                      : HUSK_EXIT_USAGE;
                 }
+                if (master >= 0 && detach) { /* -d -t: the pty is held, as docker's */
+                        hold_terminal(master);
+                        close(master);
+                        return 0;
+                }
+                if (master >= 0 &&
+                    terminal_relay_filter(master, pid, exec_filter, &exec_keys, &status) == 1) {
+                        fprintf(stderr, "\r\nread escape sequence\r\n");
+                        hold_terminal(master);
+                        status = 0;
+                }
+                if (master >= 0)
+                        close(master);
                 return status;
         }
         if (tty && !detach)

@@ -520,15 +520,8 @@ static int exec_failure(const char *rt, const char *why, struct error *err)
 
 int extrt_exec(const char *rt, const char *root, const char *id, const char *bundle,
                const struct spec_process *p, bool tty, bool detach, int *ret_status,
-               struct error *err)
+               int *ret_master, pid_t *ret_pid, struct error *err)
 {
-        /* runc takes a console socket only with --detach, and then nobody
-         * here would hold the terminal (or learn the exit status). */
-        if (tty && detach)
-                return error_msg(err, -EINVAL,
-                                 "exec -d -t: not supported with an external runtime ('%s'); "
-                                 "use -d without -t",
-                                 rt);
         char *dir = NULL;
         int r = tmp_dir(&dir, err);
         if (r < 0)
@@ -587,19 +580,21 @@ int extrt_exec(const char *rt, const char *root, const char *id, const char *bun
         int status = wait_child(pid);
         if (tty && status == 0) {
                 pid_t proc = 0;
-                _cleanup_close_ int master = -EBADF;
+                int master = -1;
                 if ((r = read_pid(dir, &proc, err)) < 0 ||
                     (r = console_receive(lfd, 0, 5000, &master, err)) < 0)
                         goto out;
                 if (proc_ppid(proc) != getpid()) {
                         kill(proc, SIGKILL);
+                        close(master);
                         r = error_msg(err, -EIO,
                                       "runtime '%s' exec: process %d did not become ours to wait "
                                       "for",
                                       rt, (int)proc);
                         goto out;
                 }
-                terminal_relay(master, proc, &status);
+                *ret_master = master;
+                *ret_pid = proc;
         }
         /* The process's own status, unless the runtime complained. */
         if (status != 0) {

@@ -45,13 +45,15 @@ int extrt_start(const char *rt, const char *root, const char *id, struct error *
 
 /* `exec` for `husk exec`: the process is the bundle's config.json process
  * with p's args, env, cwd, user, capabilities and terminal. Without tty the
- * process gets the caller's fds 0-2; with tty the pty is relayed (raw mode,
- * window size, signals) until it exits. detach: `exec -d`, returns once it
- * runs. *ret_status: the process's exit status (docker's 126/127 when the
- * runtime could not execute it). */
+ * process gets the caller's fds 0-2 and *ret_status its exit status (with
+ * detach: once it runs, 0). With tty (detached or not) the runtime starts it
+ * detached with a console socket, as conmon does: the caller becomes a child
+ * subreaper, so the process is its child; *ret_master gets the pty master
+ * and *ret_pid the process, for the caller to relay and reap. A process the
+ * runtime could not execute: -ENOENT / -EACCES (docker's 127 / 126). */
 int extrt_exec(const char *rt, const char *root, const char *id, const char *bundle,
                const struct spec_process *p, bool tty, bool detach, int *ret_status,
-               struct error *err);
+               int *ret_master, pid_t *ret_pid, struct error *err);
 
 /* Backend dispatch on c->runtime: the external runtime, or the library. */
 int engine_rt_kill(struct engine *e, const struct ctr *c, int sig, bool all, struct error *err);

@@ -5,6 +5,7 @@ pty), stop, kill, pause, top, stats, rm -f, --rm, -t, limits, published ports,
 restart policies, a SIGKILLed monitor; bad runtimes fail with 125 naming them
 and leave nothing (the conftest teardown checks mounts, cgroups, processes,
 files, rows, links, nft tables)."""
+import json
 import os
 import shutil
 import signal
@@ -74,6 +75,9 @@ def test_detached_logs_exec_top_stats_pause_kill(husk, rt):
     assert st["Running"] and st["Pid"] > 0
     # The monitor, not the runtime (gone after create), is the init's parent.
     assert monitor_of(husk, "w") != st["Pid"]
+    if rt == RUNC:  # runc's own state file, not the built-in library's
+        state = json.loads((husk.runroot / "runtime" / cid / "state.json").read_text())
+        assert state["init_process_pid"] == st["Pid"]
     r = husk.run("exec", "w", "sh", "-c", "echo in-exec; exit 4", check=False)
     assert r.returncode == 4 and r.stdout == "in-exec\n", r
     assert husk.out("exec", "-i", "w", "cat", input=b"piped\n") == "piped\n"
@@ -148,8 +152,24 @@ def test_tty_run_and_exec_under_a_pty(husk, rt):
             p.kill()
             p.wait()
         t.close()
-    r = husk.run("exec", "-d", "-t", "tt", "true", check=False)
-    assert r.returncode == 125 and "-d -t" in r.stderr, r
+    # ctrl-p ctrl-q detaches; the process runs on.
+    t = Pty(30, 100)
+    p = t.spawn(husk, "exec", "-it", "tt", "sh", "-c", "echo ready; sleep 77")
+    try:
+        t.read_until(b"ready")
+        t.write(b"\x10\x11")
+        assert p.wait(timeout=20) == 0
+        assert b"read escape sequence" in t.read_until(b"escape sequence")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        t.close()
+    assert "sleep 77" in husk.out("top", "tt")
+    # -d -t: a terminal nobody reads, as docker's.
+    husk.run("exec", "-d", "-t", "tt", "sh", "-c", "tty > /tmp/t; sleep 5")
+    husk.wait_for(lambda: "/dev/pts/" in husk.run("exec", "tt", "cat", "/tmp/t",
+                                                    check=False).stdout, what="exec -d -t")
     husk.run("rm", "-f", "tt")
 
 
