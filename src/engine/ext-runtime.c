@@ -352,8 +352,9 @@ static int read_pid(const char *dir, pid_t *ret, struct error *err)
         _cleanup_free_ char *p = xasprintf("%s/pid", dir);
         _cleanup_free_ char *text = NULL;
         uint64_t v = 0;
-        if (read_file_at(AT_FDCWD, p, 64, &text, NULL) < 0 ||
-            parse_u64(strtok(text, " \n"), &v) < 0 || v == 0 || v > INT_MAX)
+        const char *num =
+            read_file_at(AT_FDCWD, p, 64, &text, NULL) < 0 ? NULL : strtok(text, " \n");
+        if (!num || parse_u64(num, &v) < 0 || v == 0 || v > INT_MAX)
                 return error_msg(err, -EIO, "the runtime wrote no valid pid file '%s'", p);
         *ret = (pid_t)v;
         return 0;
