@@ -261,3 +261,23 @@ def test_failing_runtime_relays_its_error_and_leaves_nothing(husk, tmp_path):
     assert state_dirs(husk) == []
     husk.run("rm", "bad")
 
+
+
+def test_network_connect_restart_cp(husk, tmp_path):
+    """network connect needs the init's netns (its pid from the runtime); restart
+    and cp go through the row, as for the built-in runtime."""
+    net = "n" + husk.net_prefix
+    husk.run("network", "create", "--subnet", str(husk.subnet()), net)
+    husk.run("run", "-d", "--name", "nc", "--runtime", RUNC, "busybox", "sleep", "100")
+    husk.run("network", "connect", net, "nc")
+    assert "eth1" in husk.out("exec", "nc", "ip", "-o", "-4", "addr")
+    husk.run("restart", "-t", "1", "nc")
+    st = husk.inspect("nc")
+    assert st["State"]["Running"] and st["HostConfig"]["Runtime"] == os.path.realpath(RUNC)
+    assert "eth1" in husk.out("exec", "nc", "ip", "-o", "-4", "addr")
+    f = tmp_path / "f"
+    f.write_text("copied\n")
+    husk.run("cp", str(f), "nc:/tmp/f")
+    assert husk.out("exec", "nc", "cat", "/tmp/f") == "copied\n"
+    husk.run("rm", "-f", "nc")
+    husk.run("network", "rm", net)
