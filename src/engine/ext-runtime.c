@@ -360,6 +360,93 @@ static int read_pid(const char *dir, pid_t *ret, struct error *err)
         return 0;
 }
 
+/* ---------------------------------------------------------------- the init's memory cgroup */
+
+/* The directory of pid's memory cgroup: the v1 hierarchy holding "memory",
+ * else the v2 one; NULL when not found. */
+static char *memory_cgroup_of(pid_t pid)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+        _cleanup_free_ char *cg = NULL, *mi = NULL;
+        if (read_file_at(AT_FDCWD, path, 0, &cg, NULL) < 0 ||
+            read_file_at(AT_FDCWD, "/proc/self/mountinfo", 0, &mi, NULL) < 0)
+                return NULL;
+        const char *rel = NULL;
+        bool v2 = false;
+        char *save = NULL;
+        for (char *l = strtok_r(cg, "\n", &save); l && !rel; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c2 = '\0';
+                _cleanup_free_ char *ctrls = xasprintf(",%s,", c1 + 1);
+                if (strstr(ctrls, ",memory,"))
+                        rel = c2 + 1;
+        }
+        if (!rel) { /* pure v2: the "0::" line */
+                free(cg);
+                cg = NULL;
+                if (read_file_at(AT_FDCWD, path, 0, &cg, NULL) < 0)
+                        return NULL;
+                const char *z = strstr(cg, "0::");
+                if (!z || (z != cg && z[-1] != '\n'))
+                        return NULL;
+                char *end = strchr(z, '\n');
+                if (end)
+                        *end = '\0';
+                rel = z + 3;
+                v2 = true;
+        }
+        /* mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
+        for (char *l = strtok_r(mi, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char root[PATH_MAX], mp[PATH_MAX], fstype[64], superopts[512] = "";
+                const char *dash = strstr(l, " - ");
+                if (!dash || sscanf(l, "%*s %*s %*s %4095s %4095s", root, mp) != 2 ||
+                    sscanf(dash + 3, "%63s %*s %511s", fstype, superopts) < 1)
+                        continue;
+                _cleanup_free_ char *opts = xasprintf(",%s,", superopts);
+                bool match = v2 ? strcmp(fstype, "cgroup2") == 0
+                                : strcmp(fstype, "cgroup") == 0 && strstr(opts, ",memory,");
+                if (!match)
+                        continue;
+                size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+                if (rl && strncmp(rel, root, rl) != 0)
+                        continue;
+                return xasprintf("%s%s", mp, rel + rl);
+        }
+        return NULL;
+}
+
+int extrt_cgroup_dirs(struct engine *e, const char *id, char ***ret)
+{
+        _cleanup_free_ char *dir = engine_ctr_dir(e, id);
+        _cleanup_free_ char *p = xasprintf("%s/runtime-cgroup", dir);
+        _cleanup_free_ char *text = NULL;
+        if (read_file_at(AT_FDCWD, p, PATH_MAX, &text, NULL) < 0)
+                return -ENOENT;
+        text[strcspn(text, "\n")] = '\0';
+        char **v = xzalloc(2 * sizeof(*v));
+        v[0] = xstrdup(text);
+        *ret = v;
+        return 0;
+}
+
+/* Notes where the runtime put the init's memory cgroup, for OOM kills. */
+static void note_cgroup(const char *bundle, pid_t pid)
+{
+        _cleanup_free_ char *p = xasprintf("%s/runtime-cgroup", bundle);
+        _cleanup_free_ char *cg = memory_cgroup_of(pid);
+        if (!cg) {
+                unlink(p);
+                return;
+        }
+        _cleanup_close_ int dfd = open(bundle, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *line = xasprintf("%s\n", cg);
+        if (dfd >= 0)
+                write_file_atomic(dfd, "runtime-cgroup", line, strlen(line), 0600);
+}
+
 /* ---------------------------------------------------------------- create, start */
 
 /* The engine writes ociVersion 1.2.0; runtimes released before it (crun 1.8
@@ -411,8 +498,8 @@ int extrt_create(const char *rt, const char *root, const char *id, const char *b
         const int stdio[3] = {0, 1, 2};
         r = rt_call(rt, root, args, stdio, NULL, err);
         bool made = r == 0;
-        if (r == 0)
-                r = read_pid(dir, ret_pid, err);
+        if (r == 0 && (r = read_pid(dir, ret_pid, err)) == 0)
+                note_cgroup(bundle, *ret_pid);
         if (r == 0 && lfd >= 0) {
                 int master = -1;
                 r = console_receive(lfd, 0, 5000, &master, err);

@@ -66,5 +66,9 @@ int engine_rt_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *r
 /* runc's `events --stats` "data" object. */
 int engine_rt_stats(struct engine *e, const struct ctr *c, struct json_object **ret,
                     struct error *err);
+/* The memory cgroup directory of an external runtime's container (noted at
+ * create from the init's /proc/PID/cgroup, ROOT/containers/ID/runtime-cgroup),
+ * as a strv; -ENOENT for a built-in one. For the OOM-kill count. */
+int extrt_cgroup_dirs(struct engine *e, const char *id, char ***ret);
 /* Deletes the runtime's state of container id (killing what is left). */
 void engine_rt_delete(struct engine *e, const char *id);

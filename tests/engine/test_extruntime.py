@@ -125,6 +125,16 @@ def test_memory_limit_in_cgroup(husk, rt):
 
 
 @pytest.mark.parametrize("rt", RUNTIMES)
+def test_oom_killed(husk, rt):
+    r = husk.run("run", "--name", "oom", "--runtime", rt, "-m", "8m", "--memory-swap", "8m",
+                 "busybox", "sh", "-c", "x=$(head -c 64000000 /dev/zero | tr '\\0' a)",
+                 check=False)
+    assert r.returncode == 137, r
+    assert husk.inspect("oom")["State"]["OOMKilled"] is True
+    husk.run("rm", "oom")
+
+
+@pytest.mark.parametrize("rt", RUNTIMES)
 def test_tty_run_and_exec_under_a_pty(husk, rt):
     t = Pty(30, 100)
     p = t.spawn(husk, "run", "-it", "--rm", "--runtime", rt, "busybox", "sh")
