@@ -877,9 +877,8 @@ void runflags_record_oom(struct engine *e, const char *id)
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_(state_freep) struct container_state *st = NULL;
         _cleanup_strv_ char **ext = NULL; /* extruntime: an external runtime's cgroup */
-        if (extrt_cgroup_dirs(e, id, &ext) < 0 &&
-            (state_open_root(e->rt_root, &rootfd, &ign) < 0 ||
-             state_load(rootfd, id, false, &st, &ign) < 0))
+        if (extrt_cgroup_dirs(e, id, &ext) < 0 && (state_open_root(e->rt_root, &rootfd, &ign) < 0 ||
+                                                   state_load(rootfd, id, false, &st, &ign) < 0))
                 return;
         uint64_t kills = oom_kills(ext ? ext : st->cgroup_dirs);
         if (kills > 0) {
