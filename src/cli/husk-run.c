@@ -20,6 +20,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/engine.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "engine/restart.h"
 #include "engine/runflags.h" /* runflags */
 
@@ -63,6 +64,8 @@ static const char create_help[] =
     "      --add-host NAME:IP    a line for /etc/hosts (IP host-gateway: the gateway)\n"
     "      --network-alias NAME  another name of the container on its network\n"
     "      --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
+    "      --runtime PATH        an OCI runtime (runc, crun, a name in $PATH) instead of the\n"
+    "                            built-in one\n"
     "      --log-driver DRIVER   k8s-file (default), json-file or none\n"
     "      --log-opt K=V         max-size=SIZE, max-file=N: rotate the log\n"
     "      --detach-keys KEYS    keys that detach from a terminal (ctrl-p,ctrl-q)\n";
@@ -176,6 +179,7 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
             {"pid", required_argument, NULL, RF_OPT_PID},
             {"ipc", required_argument, NULL, RF_OPT_IPC},
             {"uts", required_argument, NULL, RF_OPT_UTS},
+            {"runtime", required_argument, NULL, 0x131}, /* extruntime */
             {"help", no_argument, NULL, 'H'},
             {},
         };
@@ -338,6 +342,16 @@ static int parse_create(struct husk_ctx *ctx, int argc, char **argv, bool run,
                         if (set_detach_keys(ctx, optarg) < 0)
                                 return -HUSK_EXIT_USAGE;
                         break;
+                case 0x131: { /* extruntime: --runtime, checked here for docker's 125 */
+                        struct error err = {0};
+                        _cleanup_free_ char *path = NULL;
+                        if (extrt_resolve(optarg, &path, &err) < 0) {
+                                husk_fail(ctx, &err);
+                                return -HUSK_EXIT_USAGE;
+                        }
+                        o->runtime = optarg;
+                        break;
+                }
                 case 'H':
                         printf("Usage: husk %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n%s\n%s",
                                run ? "run" : "create",

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "engine/engine.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "runtime/container-cgroup.h"
 
 static int64_t jnum(struct json_object *o, const char *a, const char *b, const char *c)
@@ -149,7 +150,7 @@ static int one_round(struct husk_ctx *ctx, struct engine *e, char **names, int n
                 s[ns].c = l[i];
                 memset(&l[i], 0, sizeof(l[i]));
                 s[ns].t0 = now_ns();
-                if (container_stats(e->rt_root, s[ns].c.id, &s[ns].before, &err) < 0) {
+                if (engine_rt_stats(e, &s[ns].c, &s[ns].before, &err) /* extruntime */ < 0) {
                         ctr_free(&s[ns].c);
                         continue;
                 }
@@ -160,7 +161,7 @@ static int one_round(struct husk_ctx *ctx, struct engine *e, char **names, int n
         size_t nr = 0;
         for (size_t i = 0; i < ns; i++) {
                 s[i].t1 = now_ns();
-                if (container_stats(e->rt_root, s[i].c.id, &s[i].after, &err) == 0)
+                if (engine_rt_stats(e, &s[i].c, &s[i].after, &err) == 0)
                         rows[nr++] = row(&s[i]);
                 json_object_put(s[i].before);
                 json_object_put(s[i].after);

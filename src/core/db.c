@@ -111,6 +111,9 @@ static const char *const husk_schema[] = {
     /* gaps: --network-alias and network connect --alias: more names of an
      * attachment in the hosts files (space-separated). */
     "ALTER TABLE network_allocations ADD COLUMN aliases TEXT;",
+    /* extruntime: 6: the external OCI runtime a container was created with
+     * (`--runtime PATH`, an absolute path); '' = the built-in runtime library. */
+    "ALTER TABLE containers ADD COLUMN runtime TEXT NOT NULL DEFAULT '';",
 };
 
 static int sql_err(struct db *db, int rc, const char *what, struct error *err)

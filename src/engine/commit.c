@@ -22,6 +22,7 @@
 #include "image/import.h"
 #include "image/layer.h"
 #include "image/manifest.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "runtime/container-cgroup.h"
 
 /* The kernel stacks at most 500 layers in one overlay. */
@@ -456,7 +457,7 @@ static int commit_layer(struct engine *e, const struct ctr *c, bool pause,
         }
         bool paused = false;
         if (r == 0 && pause && strcmp(c->state, "running") == 0) {
-                r = container_pause(e->rt_root, c->id, err);
+                r = engine_rt_pause(e, c, true, err); /* extruntime */
                 if (r < 0)
                         error_wrap(err, r, "pause the container (or commit with --pause=false)");
                 else
@@ -466,7 +467,7 @@ static int commit_layer(struct engine *e, const struct ctr *c, bool pause,
                 r = layer_diff_skip(ufd, tmp, bind_mountpoints, st, err);
         if (paused) {
                 struct error e2 = {0};
-                int r2 = container_resume(e->rt_root, c->id, &e2);
+                int r2 = engine_rt_pause(e, c, false, &e2);
                 if (r2 < 0 && r == 0) {
                         *err = e2;
                         r = error_wrap(err, r2, "resume the container");

@@ -9,7 +9,7 @@
 
 #define COLUMNS                                                                                    \
         "id, name, image_id, image_name, config, created, started, finished, state, exit_code, "   \
-        "error, pid, owner_pid, owner_start"
+        "error, pid, owner_pid, owner_start, runtime" /* extruntime: runtime */
 
 void ctr_free(struct ctr *c)
 {
@@ -22,6 +22,7 @@ void ctr_free(struct ctr *c)
         free(c->config);
         free(c->state);
         free(c->error);
+        free(c->runtime); /* extruntime */
         memset(c, 0, sizeof(*c));
 }
 
@@ -134,10 +135,11 @@ static void bind_str(sqlite3_stmt *st, int i, const char *v)
 static int insert_row(struct db *db, const struct ctr *c, struct error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = db_prepare(db,
-                           "INSERT INTO containers (" COLUMNS
-                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                           &st, err);
+        int r = db_prepare(
+            db,
+            "INSERT INTO containers (" COLUMNS
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            &st, err);
         if (r < 0)
                 return r;
         bind_str(st, 1, c->id);
@@ -154,6 +156,7 @@ static int insert_row(struct db *db, const struct ctr *c, struct error *err)
         bind_i64(st, 12, c->pid);
         bind_i64(st, 13, c->owner_pid);
         bind_i64(st, 14, (int64_t)c->owner_start);
+        bind_str(st, 15, c->runtime); /* extruntime */
         return db_step(db, st, err);
 }
 
@@ -225,6 +228,7 @@ static void read_row(sqlite3_stmt *st, struct ctr *c)
         c->pid = (pid_t)sqlite3_column_int64(st, 11);
         c->owner_pid = (pid_t)sqlite3_column_int64(st, 12);
         c->owner_start = (uint64_t)sqlite3_column_int64(st, 13);
+        c->runtime = db_col_str(st, 14); /* extruntime */
 }
 
 /* Runs a query binding ?1 = arg; fills up to 2 rows into ret, returns the row count. */

@@ -32,6 +32,7 @@ struct ctr {
         pid_t pid;   /* the init, on the host, while running */
         pid_t owner_pid;
         uint64_t owner_start; /* /proc/PID/stat start time of owner_pid */
+        char *runtime;        /* extruntime: the external runtime's absolute path; "" = built-in */
 };
 void ctr_free(struct ctr *c);
 void ctr_free_array(struct ctr *l, size_t n);

@@ -24,6 +24,7 @@
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
 #include "engine/ipc-shm.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "engine/restart.h"
 #include "engine/volume.h" /* volumes branch */
 #include "image/fsutil.h"
@@ -163,6 +164,10 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
                 return r;
         if ((r = volume_prepare(e, doc, err)) < 0) /* volumes branch */
                 return r;
+        _cleanup_free_ char *runtime = NULL; /* extruntime: --runtime PATH */
+        if (o->runtime && (r = extrt_resolve(o->runtime, &runtime, err)) < 0)
+                return r;
+        extrt_config(doc, runtime);
         struct ctr c = {
             .id = id,
             .name = o->name ? xstrdup(o->name[0] == '/' ? o->name + 1 : o->name) : NULL,
@@ -172,6 +177,7 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
             .created = now_ns(),
             .state = "created",
             .error = "",
+            .runtime = runtime, /* extruntime */
         };
         r = ctr_insert(e->store->db, &c, err);
         free(c.name);
@@ -227,7 +233,7 @@ static int lock_containers(struct engine *e, struct error *err)
 void engine_release(struct engine *e, const char *id)
 {
         struct error ign = {0};
-        container_delete(e->rt_root, id, true, &ign);
+        engine_rt_delete(e, id); /* extruntime: the container's runtime */
         /* The namespace is gone with the init: the veths, addresses, ports, rules. */
         ctr_net_release(e, id, &ign);
         error_clear(&ign);
@@ -515,6 +521,8 @@ int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_
 {
         if (strcmp(c->state, "running") != 0 || !owner_alive(c))
                 return error_msg(err, -ESRCH, "container %s is not running", c->name);
+        if (c->runtime && c->runtime[0]) /* extruntime */
+                return engine_rt_pids(e, c, ret, ret_n, err);
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_(state_freep) struct container_state *st = NULL;
         int r = state_open_root(e->rt_root, &rootfd, err);
@@ -529,6 +537,8 @@ bool engine_is_paused(struct engine *e, const struct ctr *c)
 {
         if (strcmp(c->state, "running") != 0)
                 return false;
+        if (c->runtime && c->runtime[0]) /* extruntime */
+                return engine_rt_paused(e, c);
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_(state_freep) struct container_state *st = NULL;
         struct error ign = {0};
@@ -546,8 +556,7 @@ int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error
                 return error_msg(err, -EALREADY, "container %s is already paused", c->name);
         if (!pause && !paused)
                 return error_msg(err, -EINVAL, "container %s is not paused", c->name);
-        int r = pause ? container_pause(e->rt_root, c->id, err)
-                      : container_resume(e->rt_root, c->id, err);
+        int r = engine_rt_pause(e, c, pause, err); /* extruntime */
         if (r < 0)
                 return error_wrap(err, r, "%s container %s", pause ? "pause" : "unpause", c->name);
         return 0;
@@ -566,7 +575,7 @@ int engine_kill(struct engine *e, const struct ctr *c, int sig, struct error *er
                                  "running",
                                  c->name);
         restart_request_stop(e, c->id);
-        int r = container_kill(e->rt_root, c->id, sig, false, err);
+        int r = engine_rt_kill(e, c, sig, false, err); /* extruntime */
         if (r < 0)
                 return error_wrap(err, r, "kill container %s", c->name);
         return 0;
@@ -613,10 +622,10 @@ int engine_stop(struct engine *e, const struct ctr *c, int timeout, struct error
         restart_request_stop(e, c->id); /* monitor2: no restart after stop */
         struct error ign = {0};
         int sig = stop_signal(c);
-        if (container_kill(e->rt_root, c->id, sig, false, &ign) == 0 &&
+        if (engine_rt_kill(e, c, sig, false, &ign) == 0 && /* extruntime */
             wait_owner(c, timeout * 1000) == 0)
                 return 0;
-        container_kill(e->rt_root, c->id, SIGKILL, true, &ign);
+        engine_rt_kill(e, c, SIGKILL, true, &ign);
         if (wait_owner(c, 30000) < 0)
                 return error_msg(err, -ETIMEDOUT,
                                  "stop container %s: its monitor (pid %d) did not finish 30 s "
@@ -680,7 +689,7 @@ int engine_remove(struct engine *e, const struct ctr *c, bool force, struct erro
                 restart_request_stop(e, c->id); /* monitor2: and not restarted */
                 struct error ign = {0};
                 for (int i = 0; i < 100 && owner_alive(c); i++) {
-                        if (container_kill(e->rt_root, c->id, SIGKILL, true, &ign) == 0 &&
+                        if (engine_rt_kill(e, c, SIGKILL, true, &ign) == 0 && /* extruntime */
                             wait_owner(c, 100) == 0)
                                 break;
                         error_clear(&ign);

@@ -68,6 +68,7 @@ struct ctr_create_opts {
         struct ctr_runflags *runflags; /* runflags: security, devices, limits, namespaces */
         char *const *mounts;           /* volumes branch: --mount specs (docker's syntax) */
         char *const *network_aliases;  /* gaps: --network-alias, on the first network */
+        const char *runtime; /* extruntime: --runtime PATH or NAME in $PATH; NULL: built-in */
 };
 /* Records a new container ("created"); *ret_id gets its id. */
 int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_id,

@@ -35,6 +35,7 @@
 #include "core/sealed.h"     /* runflags */
 #include "engine/runflags.h" /* runflags */
 #include "engine/engine.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "engine/logdrv.h"
 #include "engine/restart.h"
 #include "image/image.h"
@@ -295,7 +296,11 @@ static int create_container(struct monitor *m, struct error *err)
         sigset_t none, old;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, &old);
-        r = container_create(&o, err);
+        if (m->c.runtime && m->c.runtime[0]) /* extruntime: --runtime PATH */
+                r = extrt_create(m->c.runtime, m->e->rt_root, m->c.id, m->dir, con[1], &m->init,
+                                 err);
+        else
+                r = container_create(&o, err);
         sigprocmask(SIG_SETMASK, &old, NULL);
         for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
                 signal(ignored[i], SIG_IGN);
@@ -341,6 +346,8 @@ static void resize(struct monitor *m, const char *text)
 
 static int init_pid(struct monitor *m, pid_t *ret, struct error *err)
 {
+        if (m->c.runtime && m->c.runtime[0]) /* extruntime: extrt_create read its pid file */
+                return *ret > 0 ? 0 : error_msg(err, -EIO, "the runtime gave no init pid");
         _cleanup_close_ int rootfd = -EBADF;
         int r = state_open_root(m->e->rt_root, &rootfd, err);
         if (r < 0)
@@ -378,6 +385,8 @@ static int setup(struct monitor *m, struct error *err)
         if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0 ||
             (r = ctr_net_attach(m->e, &m->c, doc, m->init, err)) < 0)
                 return r;
+        if (m->c.runtime && m->c.runtime[0]) /* extruntime */
+                return extrt_start(m->c.runtime, m->e->rt_root, m->c.id, err);
         return container_start(m->e->rt_root, m->c.id, err);
 }
 

@@ -19,6 +19,7 @@
 #include "engine/ctr-store.h"
 #include "engine/engine.h"
 #include "engine/ipc-shm.h"
+#include "engine/ext-runtime.h" /* extruntime */
 #include "runtime/spec.h"
 #include "runtime/state.h"
 
@@ -880,10 +881,11 @@ void runflags_record_oom(struct engine *e, const char *id)
         struct error ign = {0};
         _cleanup_close_ int rootfd = -EBADF;
         _cleanup_(state_freep) struct container_state *st = NULL;
-        if (state_open_root(e->rt_root, &rootfd, &ign) < 0 ||
-            state_load(rootfd, id, false, &st, &ign) < 0)
+        _cleanup_strv_ char **ext = NULL; /* extruntime: an external runtime's cgroup */
+        if (extrt_cgroup_dirs(e, id, &ext) < 0 && (state_open_root(e->rt_root, &rootfd, &ign) < 0 ||
+                                                   state_load(rootfd, id, false, &st, &ign) < 0))
                 return;
-        uint64_t kills = oom_kills(st->cgroup_dirs);
+        uint64_t kills = oom_kills(ext ? ext : st->cgroup_dirs);
         if (kills > 0) {
                 int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (fd >= 0) {
