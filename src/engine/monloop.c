@@ -24,7 +24,7 @@ void monloop_add_client(struct monloop *l, int fd, bool output)
                 return;
         }
         l->clients[l->n_clients++] =
-            (struct mon_client){.fd = fd, .reading = true, .output = output};
+            (struct mon_client){.fd = fd, .reading = true, .output = output, .starter = output};
 }
 
 void monloop_kill_client(struct mon_client *cl)
@@ -68,6 +68,8 @@ static void queue(struct mon_client *cl, const char *p, size_t len)
         cl->pend_len += len;
 }
 
+static void client_flush(struct mon_client *cl);
+
 /* One frame to one client: what the socket does not take now is queued;
  * a client more than MON_CLIENT_BUF_MAX behind is disconnected. */
 static void client_send(struct mon_client *cl, char type, const void *buf, size_t len)
@@ -76,6 +78,9 @@ static void client_send(struct mon_client *cl, char type, const void *buf, size_
             (unsigned char)type, (unsigned char)(len & 0xff), (unsigned char)((len >> 8) & 0xff),
             (unsigned char)((len >> 16) & 0xff), (unsigned char)((len >> 24) & 0xff)};
         size_t total = sizeof(h) + len, done = 0;
+        client_flush(cl); /* what it took meanwhile makes room */
+        if (cl->dead)
+                return;
         if (cl->pend_len == 0) {
                 struct iovec iov[2] = {{h, sizeof(h)}, {(void *)buf, len}};
                 ssize_t n = send_now(cl->fd, iov, len ? 2 : 1);
@@ -88,8 +93,11 @@ static void client_send(struct mon_client *cl, char type, const void *buf, size_
         if (done == total)
                 return;
         if (cl->pend_len + total - done > MON_CLIENT_BUF_MAX) {
-                monloop_kill_client(cl); /* too slow: it must not hold the container up */
-                return;
+                /* Too slow: it must not hold the container up. */
+                if (!cl->starter)
+                        monloop_kill_client(cl);
+                if (!cl->starter || type == FRAME_STDOUT || type == FRAME_STDERR)
+                        return;
         }
         if (done < sizeof(h))
                 queue(cl, (char *)h + done, sizeof(h) - done);
@@ -366,10 +374,11 @@ void monloop_save(struct monloop *l, char ***argv)
                 struct mon_client *cl = &l->clients[i];
                 if (cl->dead)
                         continue;
-                /* Flags: h said hello, i forwards stdin, r still sends, o gets output. */
-                a = push(a, xasprintf("client=%d:%s%s%s%s", cl->fd, cl->hello_done ? "h" : "",
+                /* Flags: h said hello, i forwards stdin, r still sends, o gets
+                 * output, s started the container. */
+                a = push(a, xasprintf("client=%d:%s%s%s%s%s", cl->fd, cl->hello_done ? "h" : "",
                                       cl->stdin_client ? "i" : "", cl->reading ? "r" : "",
-                                      cl->output ? "o" : ""));
+                                      cl->output ? "o" : "", cl->starter ? "s" : ""));
                 keep(cl->fd);
         }
         *argv = a;
@@ -397,13 +406,14 @@ static int load_client(struct monloop *l, const char *v, struct error *err)
                 return error_msg(err, -E2BIG, "monitor state: more than %d clients",
                                  MON_MAX_CLIENTS);
         const char *f = colon + 1;
-        if (strspn(f, "hiro") != strlen(f))
+        if (strspn(f, "hiros") != strlen(f))
                 return error_msg(err, -EINVAL, "monitor state: bad client flags '%s'", f);
         l->clients[l->n_clients++] = (struct mon_client){.fd = fd,
                                                          .hello_done = strchr(f, 'h'),
                                                          .stdin_client = strchr(f, 'i'),
                                                          .reading = strchr(f, 'r'),
-                                                         .output = strchr(f, 'o')};
+                                                         .output = strchr(f, 'o'),
+                                                         .starter = strchr(f, 's')};
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         return 1;
 }

@@ -18,15 +18,18 @@
 #define MON_MAX_CLIENTS 64
 /* Output queued for one attach client that reads slower than the container
  * writes; past this the client is disconnected (as conmon drops it), so a
- * stalled client never stalls the container's output or its log. */
+ * stalled client never stalls the container's output or its log. The
+ * client that started the container (`run` in the foreground) is not
+ * disconnected: output past this is dropped for it, the exit frame is not. */
 #define MON_CLIENT_BUF_MAX (1u << 20)
 
 struct mon_client {
         int fd;
         bool hello_done, stdin_client, reading;
-        bool output; /* gets frames: said hello as 'i' or 'n' (or is the first client) */
-        bool dead;   /* closed; removed from the table at the top of the loop */
-        char *pend;  /* frames not yet written (the socket was full) */
+        bool output;  /* gets frames: said hello as 'i' or 'n' (or is the first client) */
+        bool dead;    /* closed; removed from the table at the top of the loop */
+        bool starter; /* started the container: output dropped rather than disconnected */
+        char *pend;   /* frames not yet written (the socket was full) */
         size_t pend_len;
 };
 
@@ -51,8 +54,8 @@ struct monloop {
                 }                                                                                  \
         }
 
-/* A new client; the fd is made non-blocking. `output`: it gets frames
- * before saying hello (the CLI that started the container). */
+/* A new client. `output`: it gets frames before saying hello (the CLI that
+ * started the container, which is also the starter). */
 void monloop_add_client(struct monloop *l, int fd, bool output);
 /* Closes a client; it keeps its index until monloop_reap_clients(). */
 void monloop_kill_client(struct mon_client *cl);
