@@ -7,7 +7,7 @@
  * drained it execve's `husk __monitor-resume` (husk next to it), which
  * records the exit, applies the restart policy and releases.
  *
- *   husk-monitor root=ROOT runroot=RUNROOT id=ID delay=MS WORD...
+ *   husk-monitor --root ROOT --runroot RUNROOT --id ID delay=MS WORD...
  *
  * (WORDs: monloop_save's.) Not meant to be run by hand. */
 #include <errno.h>
@@ -50,21 +50,23 @@ int main(int argc, char **argv)
         const char *root = NULL, *runroot = NULL, *id = NULL, *delay = "delay=0";
         int r = 0;
         for (int i = 1; i < argc && r >= 0; i++) {
+                const char **opt = strcmp(argv[i], "--root") == 0      ? &root
+                                   : strcmp(argv[i], "--runroot") == 0 ? &runroot
+                                   : strcmp(argv[i], "--id") == 0      ? &id
+                                                                       : NULL;
+                if (opt && i + 1 < argc) {
+                        *opt = argv[++i];
+                        continue;
+                }
                 if ((r = monloop_load_word(&l, argv[i], &err)) != 0)
                         continue;
-                if (word_value(argv[i], "root"))
-                        root = word_value(argv[i], "root");
-                else if (word_value(argv[i], "runroot"))
-                        runroot = word_value(argv[i], "runroot");
-                else if (word_value(argv[i], "id"))
-                        id = word_value(argv[i], "id");
-                else if (word_value(argv[i], "delay"))
+                if (word_value(argv[i], "delay"))
                         delay = argv[i];
                 else
                         r = error_msg(&err, -EINVAL, "unknown argument '%s'", argv[i]);
         }
         if (r >= 0 && (!root || !runroot || !id))
-                r = error_msg(&err, -EINVAL, "root=, runroot= and id= are needed");
+                r = error_msg(&err, -EINVAL, "--root, --runroot and --id are needed");
         if (r >= 0)
                 r = monloop_load_check(&l, &err);
         if (r < 0) {

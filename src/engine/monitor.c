@@ -414,9 +414,10 @@ static void go_small(struct monitor *m)
         }
         flush_explain(m);
         char **argv = strv_push(NULL, xstrdup("husk-monitor"));
-        argv = strv_push(argv, xasprintf("root=%s", m->e->root));
-        argv = strv_push(argv, xasprintf("runroot=%s", m->e->runroot));
-        argv = strv_push(argv, xasprintf("id=%s", m->c.id));
+        /* --root R --runroot RR as husk's own: what finds a container's processes by root. */
+        const char *words[] = {"--root", m->e->root, "--runroot", m->e->runroot, "--id", m->c.id};
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+                argv = strv_push(argv, xstrdup(words[i]));
         argv = strv_push(argv, xasprintf("delay=%lld", (long long)m->prev_delay));
         monloop_save(LOOP(m), &argv);
         execv(exe, argv);
