@@ -10,6 +10,8 @@ import struct
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import HUSK
 
 # conmon 2.1.6 under podman measured on this host: RSS 2028 KiB; the goal is 1/4.
@@ -37,6 +39,7 @@ def smaps_kib(pid, key):
     raise AssertionError("no %s in smaps_rollup of %d" % (key, pid))
 
 
+@pytest.mark.asan
 def test_detached_monitor_becomes_husk_monitor_and_resumes(husk):
     husk.run("run", "-d", "--name", "small", "busybox", "sh", "-c",
              "echo before; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo after; exit 7")
@@ -78,6 +81,7 @@ def test_detached_monitor_rss_is_a_quarter_of_conmons(husk):
     husk.run("rm", "-f", "rss")
 
 
+@pytest.mark.asan
 def test_restart_policy_through_resume(husk):
     # Each run goes small (nobody attached), exits 1, resume restarts it, twice.
     husk.run("run", "-d", "--name", "rs", "--restart", "on-failure:2", "busybox", "sh", "-c",
@@ -119,6 +123,7 @@ def read_frames_until_exit(sock, timeout):
         buf += chunk
 
 
+@pytest.mark.asan
 def test_stalled_attach_client_does_not_stall_the_container(husk):
     """A client that attached and never reads: the container still writes all
     its output (~8 MiB, far more than the socket buffers and the 1 MiB the
@@ -159,6 +164,7 @@ def test_stalled_attach_client_does_not_stall_the_container(husk):
     husk.run("rm", "st")
 
 
+@pytest.mark.asan
 def test_foreground_run_monitor_is_forked_not_executed(husk):
     """`run` in the foreground: the monitor is a fork of the CLI (no exec of
     `husk __monitor`) and stays so while the CLI is attached."""
