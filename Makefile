@@ -17,8 +17,10 @@ RT_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -Wl,-Bdynamic
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -pthread
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
-# -fms-extensions: engine/monitor.c embeds the loop's state unnamed (monitor-small).
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux -fms-extensions $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+# -fms-extensions: engine/monitor.c embeds the loop's state unnamed (monitor-small);
+# clang warns about that by default.
+MS_EXT := -fms-extensions $(if $(findstring clang,$(CC)),-Wno-microsoft-anon-tag)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(MS_EXT) $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
 # libhusk-rt: core + runtime + the runtime CLI. libhusk-engine: images,
 # engine and the husk CLI, on top of libhusk-rt.
