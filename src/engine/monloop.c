@@ -300,10 +300,10 @@ enum monloop_end monloop_run(struct monloop *l, bool stop_when_idle)
                 for (size_t j = 0; j < nc; j++) {
                         struct mon_client *cl = &l->clients[ci[j]];
                         short re = p[4 + j].revents;
-                        if (!cl->dead && (re & POLLOUT))
-                                client_flush(cl);
                         if (!cl->dead && cl->reading && (re & (POLLIN | POLLHUP | POLLERR)))
                                 client_input(l, ci[j]);
+                        if (!cl->dead && cl->pend_len && (re & (POLLOUT | POLLHUP | POLLERR)))
+                                client_flush(cl);
                 }
                 if (p[3].revents & POLLIN) {
                         int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
