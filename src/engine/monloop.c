@@ -136,20 +136,24 @@ void monloop_flush(struct monloop *l, int timeout_ms)
         for (;;) {
                 struct pollfd p[MON_MAX_CLIENTS];
                 size_t idx[MON_MAX_CLIENTS], n = 0;
-                for (size_t i = 0; i < l->n_clients; i++)
-                        if (!l->clients[i].dead && l->clients[i].pend_len) {
-                                idx[n] = i;
-                                p[n++] = (struct pollfd){.fd = l->clients[i].fd, .events = POLLOUT};
+                bool late = now_ms() >= end;
+                for (size_t i = 0; i < l->n_clients; i++) {
+                        struct mon_client *cl = &l->clients[i];
+                        if (cl->dead || !cl->pend_len)
+                                continue;
+                        if (late && !cl->starter) {
+                                monloop_kill_client(cl);
+                                continue;
                         }
-                int64_t left = end - now_ms();
+                        idx[n] = i;
+                        p[n++] = (struct pollfd){.fd = cl->fd, .events = POLLOUT};
+                }
                 if (n == 0)
                         return;
-                if (left <= 0) {
-                        for (size_t j = 0; j < n; j++)
-                                monloop_kill_client(&l->clients[idx[j]]);
-                        return;
-                }
-                if (poll(p, n, (int)left) < 0 && errno != EINTR)
+                /* The CLI that started the container is waited for as long as
+                 * it is there: it must get the exit frame. */
+                int64_t left = end - now_ms();
+                if (poll(p, n, late ? -1 : (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
                         return;
                 for (size_t j = 0; j < n; j++)
                         if (p[j].revents)

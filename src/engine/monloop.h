@@ -63,7 +63,8 @@ void monloop_reap_clients(struct monloop *l);
 /* Queues one frame to every client that gets output (FRAME_EXIT: to all). */
 void monloop_broadcast(struct monloop *l, char type, const void *buf, size_t len);
 /* Writes queued output, waiting at most timeout_ms; clients still behind
- * after that are disconnected. */
+ * after that are disconnected, but for the starter, waited for until it
+ * takes it all or hangs up (it must get the exit frame). */
 void monloop_flush(struct monloop *l, int timeout_ms);
 /* Reaps children (a subreaper gets the container's orphans); notes the init's exit. */
 void monloop_reap(struct monloop *l);

@@ -4,6 +4,7 @@
 when the init has exited; an attach client that stops reading is dropped
 instead of stalling the container."""
 import os
+import shlex
 import subprocess
 import socket
 import struct
@@ -186,3 +187,42 @@ def test_foreground_run_monitor_is_forked_not_executed(husk):
     assert p.wait(timeout=30) == 137
     assert husk.inspect("fg")["State"]["ExitCode"] == 137
     husk.run("rm", "fg")
+
+
+def slow_reader_run(husk, *args):
+    """`husk run ARGS | (sleep 6; cat)`: the pipeline, started."""
+    cmd = " ".join(shlex.quote(a) for a in husk.cmdline("run", *args))
+    return subprocess.Popen(
+        ["bash", "-c", cmd + " | (sleep 6; cat >/dev/null); exit ${PIPESTATUS[0]}"], env=husk.env)
+
+
+@pytest.mark.asan
+def test_slow_foreground_reader_does_not_stall_the_container(husk):
+    """`run` in the foreground whose stdout is read late: the container writes
+    its ~6 MB (to the log, in full) and exits while nobody reads; the CLI still
+    gets the exit frame (with --rm there is no row to fall back on)."""
+    script = "head -c 6000000 /dev/zero | tr '\\0' a; exit 3"
+    p = slow_reader_run(husk, "--name", "fg", "busybox", "sh", "-c", script)
+    try:
+        husk.wait_for(lambda: husk.run("inspect", "fg", check=False).returncode == 0 and
+                      husk.inspect("fg")["State"]["Status"] == "exited", timeout=5,
+                      what="the container to end while its CLI's reader sleeps")
+        assert p.wait(timeout=60) == 3
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert husk.out("logs", "fg").count("a") == 6000000
+    husk.run("rm", "fg")
+
+    p = slow_reader_run(husk, "--rm", "--name", "fgrm", "busybox", "sh", "-c", script)
+    try:
+        husk.wait_for(lambda: husk.run("inspect", "fgrm", check=False).returncode == 0,
+                      what="the container")
+        husk.wait_for(lambda: husk.run("inspect", "fgrm", check=False).returncode != 0,
+                      timeout=5, what="the container to be removed while its CLI's reader sleeps")
+        assert p.wait(timeout=60) == 3
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
