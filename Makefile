@@ -17,7 +17,10 @@ RT_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -Wl,-Bdynamic
 ENGINE_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -pthread
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+# -fms-extensions: engine/monitor.c embeds the loop's state unnamed (monitor-small);
+# clang warns about that by default.
+MS_EXT := -fms-extensions $(if $(findstring clang,$(CC)),-Wno-microsoft-anon-tag)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(MS_EXT) $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 
 # libhusk-rt: core + runtime + the runtime CLI. libhusk-engine: images,
 # engine and the husk CLI, on top of libhusk-rt.
@@ -29,7 +32,7 @@ LIB_OBJ := $(RT_OBJ) $(ENGINE_OBJ)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
-all: $(O)/husk $(O)/husk-runtime $(O)/tests/probe
+all: $(O)/husk $(O)/husk-runtime $(O)/husk-monitor $(O)/tests/probe
 
 # V=1 shows whole command lines.
 Q := $(if $(V),,@)
@@ -66,6 +69,30 @@ $(O)/husk-runtime: $(O)/src/cli/main-runtime.o $(O)/libhusk-rt.a
 	@$(if $(V),,echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) $(EXTRA_LDFLAGS)
 
+# monitor-small: the small monitor a detached container's `husk __monitor`
+# execve's into (docs/engine.md "Monitor memory"): only the loop, the log
+# sink and the attach frames, linked statically against musl (musl-tools)
+# so that it maps no shared library and little libc; with gcc (no musl-gcc)
+# against static glibc, twice its RSS. The sanitizer build compiles it with
+# $(CC) and links it dynamically (ASan needs that).
+MONITOR_CC ?= $(or $(shell command -v musl-gcc 2>/dev/null),$(CC))
+MONITOR_STATIC ?= -static
+MONITOR_SRC := src/cli/main-monitor.c src/engine/monloop.c src/engine/logsink.c \
+  src/engine/attach.c src/core/util.c src/core/error.c
+MONITOR_OBJ := $(MONITOR_SRC:%.c=$(O)/monitor/%.o)
+$(O)/monitor/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $< (husk-monitor)")
+	$(Q)$(MONITOR_CC) -std=gnu11 -D_GNU_SOURCE -Isrc $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
+$(O)/husk-monitor: $(MONITOR_OBJ)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(MONITOR_CC) $(CFLAGS) $(MONITOR_STATIC) -o $@ $^ $(EXTRA_LDFLAGS)
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(O)/husk $(O)/husk-runtime $(O)/husk-monitor $(DESTDIR)$(PREFIX)/bin/
+
 # The probe runs inside test containers: static, so it needs nothing from the rootfs.
 $(O)/tests/probe: tests/helpers/probe.c
 	@mkdir -p $(dir $@)
@@ -80,7 +107,7 @@ $(O)/tests/test-%: tests/unit/test-%.c tests/unit/unit.h $(O)/libhusk-engine.a $
 unit: $(UNIT_BIN)
 
 asan:
-	$(MAKE) O=build-asan CC=gcc \
+	$(MAKE) O=build-asan CC=gcc MONITOR_CC=gcc MONITOR_STATIC= \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all unit
 
@@ -93,8 +120,8 @@ format:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all unit asan check format clean
--include $(LIB_OBJ:.o=.d)
+.PHONY: all unit asan check format clean install
+-include $(LIB_OBJ:.o=.d) $(MONITOR_OBJ:.o=.d)
 
 # libFuzzer harnesses (tests/fuzz/fuzz-*.c), not part of `all`: the library
 # is rebuilt with clang into build/fuzz/ and each harness linked against it.

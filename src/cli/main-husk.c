@@ -264,6 +264,9 @@ int main(int argc, char **argv)
                 return monitor_main(root, runroot, argv[optind + 1], atoi(argv[optind + 2]),
                                     (unsigned)atoi(argv[optind + 3]),
                                     (unsigned)atoi(argv[optind + 4]));
+        if (strcmp(name, "__monitor-resume") == 0 && argc - optind >= 2) /* monitor-small */
+                return monitor_resume(root, runroot, argv[optind + 1], argc - optind - 2,
+                                      argv + optind + 2);
         if (strcmp(name, "help") == 0) {
                 usage(stdout);
                 return 0;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/db.h" /* monitor-small */
 #include "core/json.h"
 #include "core/sys.h"
 #include "core/util.h"
@@ -371,7 +372,12 @@ static const char *self_exe(char *buf, size_t len)
         return buf;
 }
 
-/* Forks the monitor, detached (double fork, setsid, its own session). */
+/* Forks the monitor, detached (double fork, setsid, its own session). The
+ * child runs monitor_main() as it is, without an exec (monitor-small: the
+ * dynamic loader costs more than the rest of a start); only a monitor that
+ * joins a pid namespace re-executes, from a sealed copy. Nothing of the
+ * CLI's crosses: its database connection is closed around the fork (the
+ * child opens its own), its fds above 3 are closed, signals reset. */
 static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned rows, unsigned cols,
                          struct error *err)
 {
@@ -380,9 +386,19 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         bool sealed = runflags_joins_pid_ns(e, id); /* runflags: --pid host|container:X */
         snprintf(r_arg, sizeof(r_arg), "%u", rows);
         snprintf(c_arg, sizeof(c_arg), "%u", cols);
+        _cleanup_free_ char *dbpath = NULL; /* monitor-small */
+        if (!sealed) {
+                dbpath = xstrdup(e->store->db->path);
+                db_close(e->store->db);
+                e->store->db = NULL;
+        }
         pid_t child = fork();
-        if (child < 0)
-                return error_sys(err, -errno, "fork the monitor");
+        if (child < 0) {
+                int r = error_sys(err, -errno, "fork the monitor");
+                if (dbpath && db_open(dbpath, &e->store->db, err) < 0)
+                        abort(); /* the store can't go on without it */
+                return r;
+        }
         if (child == 0) {
                 if (fork() != 0)
                         _exit(0);
@@ -398,11 +414,16 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 if (dup2(sock, 3) < 0)
                         _exit(127);
                 /* Nothing else of the CLI's reaches the monitor. */
-                for (int fd = 4; fd < 1024; fd++)
-                        close(fd);
+                close_range(4, ~0U, 0);
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
+                if (!sealed) { /* monitor-small: as an exec would have left them */
+                        for (int sig = 1; sig < NSIG; sig++)
+                                if (sig != SIGKILL && sig != SIGSTOP)
+                                        signal(sig, SIG_DFL);
+                        _exit(monitor_main(e->root, e->runroot, id, 3, rows, cols));
+                }
                 /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
                 char *argv[] = {"husk",     "--root", e->root, "--runroot", e->runroot, "__monitor",
                                 (char *)id, "3",      r_arg,   c_arg,       NULL,       NULL};
@@ -418,6 +439,8 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         int st;
         while (waitpid(child, &st, 0) < 0 && errno == EINTR)
                 ;
+        if (dbpath) /* monitor-small */
+                return db_open(dbpath, &e->store->db, err);
         return 0;
 }
 

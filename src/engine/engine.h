@@ -134,3 +134,6 @@ int engine_purge(struct engine *e, const char *id, struct error *err);
  * first attach client; ROWS COLS: the initial terminal size with Tty). */
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
                  unsigned cols);
+/* monitor-small: `husk __monitor-resume ID WORD...`, exec'd by husk-monitor
+ * (same pid) once the init exited: WORDs are its state (engine/monloop.h). */
+int monitor_resume(const char *root, const char *runroot, const char *id, int argc, char **argv);

@@ -39,6 +39,9 @@ int log_sink_open(struct log_sink *s, const char *path, const struct log_cfg *cf
 /* Writes what a stream produced, as records (a piece without newline as a partial one). */
 void log_sink_write(struct log_sink *s, bool is_err, const char *buf, size_t len);
 void log_sink_close(struct log_sink *s);
+/* One json-file record: {"log":TEXT,"stream":STREAM,"time":TS} and a newline
+ * (escaped as json-c does; monitor-small: husk-monitor links no JSON library). */
+char *log_json_record(const char *text, size_t n, const char *stream, const char *ts);
 
 /* The files of a log, oldest first: PATH.(N-1) ... PATH.1, PATH (those that exist). */
 char **logdrv_files(const char *path, const struct log_cfg *cfg);

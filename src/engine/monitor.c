@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -37,6 +38,7 @@
 #include "engine/engine.h"
 #include "engine/ext-runtime.h" /* extruntime */
 #include "engine/logdrv.h"
+#include "engine/monloop.h"
 #include "engine/restart.h"
 #include "image/image.h"
 #include "image/snapshot.h"
@@ -44,34 +46,26 @@
 #include "runtime/state.h"
 #include "runtime/terminal.h"
 
-#define MAX_CLIENTS 64
-
-struct client {
-        int fd;
-        bool hello_done, stdin_client, reading;
-        bool output; /* gets frames: said hello as 'i' or 'n' (or is the first client) */
-        bool dead;   /* closed; removed from the table at the top of the loop */
-};
-
+/* The loop's state (engine/monloop.h) is the first member, unnamed
+ * (-fms-extensions): m->out_fd, m->clients ... as before; LOOP(m) is it. */
 struct monitor {
+        struct monloop;
         struct engine *e;
         struct ctr c;
         char *dir, *run, *rootfs;
-        int out_fd, err_fd, in_fd; /* our ends of the container's stdio, -1 when closed */
-        int listen_fd, sig_fd;
-        bool open_stdin, tty, auto_remove;
-        int pty;             /* the pty master with Tty, -1 without */
+        bool open_stdin, auto_remove;
         int explain_rd;      /* with --explain: read end of the explanations, -1 without */
         unsigned rows, cols; /* its initial size, 0 when not known */
-        pid_t init;
-        int status;
-        bool exited;
-        struct client clients[MAX_CLIENTS];
-        size_t n_clients;
-        struct log_sink sink; /* monitor2: the log driver's output */
+        int64_t prev_delay;  /* the restart policy's last backoff */
+        bool stay_big;       /* husk-monitor is missing or could not be exec'd */
 };
+#define LOOP(m) ((struct monloop *)(m))
+_Static_assert(offsetof(struct monitor, out_fd) == 0, "the loop's state comes first");
 
-static void broadcast(struct monitor *m, char type, const void *buf, size_t len);
+static void broadcast(struct monitor *m, char type, const void *buf, size_t len)
+{
+        monloop_broadcast(LOOP(m), type, buf, len);
+}
 
 /* Sends what was explained so far to the clients, as stderr (not to the log). */
 static void flush_explain(struct monitor *m)
@@ -80,66 +74,6 @@ static void flush_explain(struct monitor *m)
         ssize_t n;
         while (m->explain_rd >= 0 && (n = read(m->explain_rd, buf, sizeof(buf))) > 0)
                 broadcast(m, FRAME_STDERR, buf, (size_t)n);
-}
-
-static void add_client(struct monitor *m, int fd, bool output)
-{
-        if (m->n_clients >= MAX_CLIENTS) {
-                close(fd);
-                return;
-        }
-        m->clients[m->n_clients++] = (struct client){.fd = fd, .reading = true, .output = output};
-}
-
-/* Closes a client. It stays in the table (indexes in the loop stay valid)
- * until reap_clients() at the top of the next round. */
-static void kill_client(struct client *cl)
-{
-        if (cl->dead)
-                return;
-        close(cl->fd);
-        cl->fd = -1;
-        cl->dead = true;
-}
-
-static void reap_clients(struct monitor *m)
-{
-        size_t o = 0;
-        for (size_t i = 0; i < m->n_clients; i++)
-                if (!m->clients[i].dead)
-                        m->clients[o++] = m->clients[i];
-        m->n_clients = o;
-}
-
-/* Frames go to clients that said hello (a resize client never gets any, and
- * one that connected and left at once is not written to before its message
- * is read); the exit frame to everyone still there. */
-static void broadcast(struct monitor *m, char type, const void *buf, size_t len)
-{
-        for (size_t i = 0; i < m->n_clients; i++) {
-                struct client *cl = &m->clients[i];
-                if (cl->dead || (!cl->output && type != FRAME_EXIT))
-                        continue;
-                if (frame_write(cl->fd, type, buf, len) < 0)
-                        kill_client(cl);
-        }
-}
-
-/* Reads what the container wrote on one stream; false on EOF. */
-static bool pump(struct monitor *m, int *fd, bool is_err)
-{
-        char buf[65536];
-        ssize_t n = read(*fd, buf, sizeof(buf));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return true;
-        if (n <= 0) {
-                close(*fd);
-                *fd = -1;
-                return false;
-        }
-        log_sink_write(&m->sink, is_err, buf, (size_t)n);
-        broadcast(m, is_err ? FRAME_STDERR : FRAME_STDOUT, buf, (size_t)n);
-        return true;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -336,12 +270,7 @@ static int create_container(struct monitor *m, struct error *err)
 /* A resize client sends 'r' and "ROWS COLS". */
 static void resize(struct monitor *m, const char *text)
 {
-        unsigned rows = 0, cols = 0;
-        if (m->pty < 0 || sscanf(text, "%u %u", &rows, &cols) != 2 || !rows || !cols ||
-            rows > 10000 || cols > 10000)
-                return;
-        struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-        ioctl(m->pty, TIOCSWINSZ, &ws);
+        monloop_resize(LOOP(m), text);
 }
 
 static int init_pid(struct monitor *m, pid_t *ret, struct error *err)
@@ -392,114 +321,9 @@ static int setup(struct monitor *m, struct error *err)
 
 /* ---------------------------------------------------------------- the loop */
 
-static void client_input(struct monitor *m, size_t i)
-{
-        struct client *cl = &m->clients[i];
-        char buf[65536];
-        ssize_t n = read(cl->fd, buf, sizeof(buf));
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-                return;
-        if (n <= 0) {
-                cl->reading = false;
-                /* A terminal has no EOF (^D is a byte): a client leaving it
-                 * (detach keys, attach ended) keeps it open for the next. */
-                if (cl->stdin_client && m->in_fd >= 0 && !m->tty) {
-                        close(m->in_fd);
-                        m->in_fd = -1;
-                }
-                return;
-        }
-        const char *p = buf;
-        size_t len = (size_t)n;
-        if (!cl->hello_done) {
-                cl->hello_done = true;
-                cl->stdin_client = p[0] == 'i';
-                if (p[0] == 'r') {
-                        buf[(size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1] = '\0';
-                        resize(m, p + 1);
-                        kill_client(cl);
-                        return;
-                }
-                cl->output = true;
-                p++;
-                len--;
-        }
-        if (len && cl->stdin_client && m->in_fd >= 0 && write_all(m->in_fd, p, len) < 0) {
-                close(m->in_fd);
-                m->in_fd = -1;
-        }
-}
-
 static void reap(struct monitor *m)
 {
-        int st;
-        pid_t p;
-        while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-                if (p == m->init) {
-                        m->status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-                        m->exited = true;
-                }
-        }
-}
-
-static void loop(struct monitor *m)
-{
-        /* Until the init exits; then only the stdio pipes, until EOF (everything
-         * else in its pid namespace is killed with it) or 2 s of silence. */
-        int64_t drain_until = m->exited ? now_ms() + 2000 : 0;
-        for (;;) {
-                reap_clients(m);
-                struct pollfd p[4 + MAX_CLIENTS];
-                size_t n = 0, ci[MAX_CLIENTS];
-                int fixed[4] = {m->sig_fd, m->out_fd, m->err_fd, m->listen_fd};
-                for (int i = 0; i < 4; i++)
-                        p[n++] =
-                            (struct pollfd){.fd = m->exited && (i == 0 || i == 3) ? -1 : fixed[i],
-                                            .events = POLLIN};
-                size_t nc = 0;
-                for (size_t i = 0; i < m->n_clients; i++)
-                        if (m->clients[i].reading && !m->clients[i].dead && !m->exited) {
-                                ci[nc++] = i;
-                                p[n++] = (struct pollfd){.fd = m->clients[i].fd, .events = POLLIN};
-                        }
-                if (m->exited && m->out_fd < 0 && m->err_fd < 0)
-                        return;
-                int timeout = -1;
-                if (m->exited) {
-                        int64_t left = drain_until - now_ms();
-                        if (left <= 0)
-                                return;
-                        timeout = (int)left;
-                }
-                int k = poll(p, n, timeout);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0 && m->exited)
-                        return;
-                if (p[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si))
-                                ;
-                        reap(m);
-                        if (m->exited)
-                                drain_until = now_ms() + 2000;
-                }
-                /* Clients first: a message (stdin, resize) is read before output
-                 * could find its sender gone. Killed clients keep their index. */
-                for (size_t j = 0; j < nc; j++)
-                        if (!m->clients[ci[j]].dead &&
-                            (p[4 + j].revents & (POLLIN | POLLHUP | POLLERR)))
-                                client_input(m, ci[j]);
-                if (p[3].revents & POLLIN) {
-                        int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-                        if (fd >= 0)
-                                add_client(m, fd, false);
-                }
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-                        pump(m, &m->out_fd, false);
-                if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-                        pump(m, &m->err_fd, true);
-        }
+        monloop_reap(LOOP(m));
 }
 
 /* ---------------------------------------------------------------- bookkeeping */
@@ -569,6 +393,47 @@ static bool wants_auto_remove(const struct ctr *c)
 
 /* ---------------------------------------------------------------- runs and restarts (monitor2) */
 
+/* Where the small monitor is: next to this executable (build/ or the
+ * install's bin/). False when it is not there, or when this process runs
+ * from a sealed copy (--pid joins: it stays as it is). */
+static bool small_monitor_path(char *buf, size_t len)
+{
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0 || sealed_is_self())
+                return false;
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+                return false;
+        *slash = '\0';
+        snprintf(buf, len, "%s/husk-monitor", exe);
+        return access(buf, X_OK) == 0;
+}
+
+/* execve's husk-monitor with the loop's state (docs/engine.md "Monitor
+ * memory"): same pid, children, subreaper flag and fds. Returns only when
+ * it could not; the monitor then stays as it is. */
+static void go_small(struct monitor *m)
+{
+        char exe[PATH_MAX];
+        if (!small_monitor_path(exe, sizeof(exe))) {
+                m->stay_big = true;
+                return;
+        }
+        flush_explain(m);
+        char **argv = strv_push(NULL, xstrdup("husk-monitor"));
+        /* --root R --runroot RR as husk's own: what finds a container's processes by root. */
+        const char *words[] = {"--root", m->e->root, "--runroot", m->e->runroot, "--id", m->c.id};
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+                argv = strv_push(argv, xstrdup(words[i]));
+        argv = strv_push(argv, xasprintf("delay=%lld", (long long)m->prev_delay));
+        monloop_save(LOOP(m), &argv);
+        execv(exe, argv);
+        strv_free(argv);
+        m->stay_big = true;
+}
+
 /* Marks the container running, serves it until its init exited and its
  * output is drained. */
 static void run_once(struct monitor *m)
@@ -589,16 +454,11 @@ static void run_once(struct monitor *m)
         /* Stopped while a restart was starting it: stop it now. */
         if (m->init > 0 && !m->exited && restart_stop_requested(m->e, m->c.id))
                 kill(m->init, SIGKILL);
-        loop(m);
-        while (!m->exited) {
-                /* Drained while the init lives on (closed its stdio): wait for it. */
-                struct pollfd p = {.fd = m->sig_fd, .events = POLLIN};
-                poll(&p, 1, -1);
-                struct signalfd_siginfo si;
-                while (read(m->sig_fd, &si, sizeof(si)) == sizeof(si))
-                        ;
-                reap(m);
-        }
+        /* Nobody attached (run -d, or the client detached): the rest of the
+         * run needs none of the big libraries, go on in husk-monitor. */
+        while (monloop_run(LOOP(m), !m->stay_big) == MONLOOP_IDLE)
+                go_small(m);
+        monloop_wait_init(LOOP(m));
 }
 
 static bool restart_after(struct monitor *m, int64_t *prev_delay, int64_t *ret_delay)
@@ -629,9 +489,10 @@ static int restart_round(struct monitor *m, int64_t delay_ms, struct error *err)
         char code[16];
         snprintf(code, sizeof(code), "%d", m->status);
         broadcast(m, FRAME_EXIT, code, strlen(code));
+        monloop_flush(LOOP(m), 2000);
         for (size_t i = 0; i < m->n_clients; i++)
-                kill_client(&m->clients[i]);
-        reap_clients(m);
+                monloop_kill_client(&m->clients[i]);
+        monloop_reap_clients(LOOP(m));
         int *fds[] = {&m->out_fd, &m->err_fd, &m->in_fd, &m->listen_fd, &m->pty};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (*fds[i] >= 0) {
@@ -654,29 +515,69 @@ static int restart_round(struct monitor *m, int64_t delay_ms, struct error *err)
         return r < 0 ? r : 1;
 }
 
-int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols)
+/* After the first run: restarts by the policy, then the final record, the
+ * release (removal with --rm) and the exit frame. The exit status is in m. */
+static int serve(struct monitor *m, bool run_first, struct error *err)
 {
-        struct monitor m = {.out_fd = -1,
-                            .err_fd = -1,
-                            .in_fd = -1,
-                            .listen_fd = -1,
-                            .sig_fd = -1,
-                            .pty = -1,
-                            .explain_rd = -1,
-                            .sink = {.fd = -1}};
-        fcntl(sock, F_SETFD, FD_CLOEXEC);
+        for (;;) {
+                if (run_first)
+                        run_once(m);
+                run_first = true;
+                int64_t delay = 0;
+                if (!restart_after(m, &m->prev_delay, &delay))
+                        break;
+                int r = restart_round(m, delay, err);
+                if (r < 0) {
+                        if (m->init > 0)
+                                kill(m->init, SIGKILL);
+                        reap(m);
+                        finish(m, false, err->msg);
+                        return r;
+                }
+                if (r == 0)
+                        break; /* stopped meanwhile */
+        }
+        finish(m, true, NULL);
+        flush_explain(m);
+        char code[16];
+        snprintf(code, sizeof(code), "%d", m->status);
+        broadcast(m, FRAME_EXIT, code, strlen(code));
+        return 0;
+}
+
+static void monitor_free(struct monitor *m)
+{
+        monloop_flush(LOOP(m), 2000);
+        monloop_close(LOOP(m));
+        if (m->explain_rd >= 0)
+                close(m->explain_rd);
+        free(m->dir);
+        free(m->run);
+        free(m->rootfs);
+        ctr_free(&m->c);
+}
+
+static void monitor_signals(void)
+{
         signal(SIGPIPE, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         /* Orphans of the container come back to us to be reaped. */
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
+                 unsigned cols)
+{
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1};
+        fcntl(sock, F_SETFD, FD_CLOEXEC);
+        monitor_signals();
         sigset_t chld;
         sigemptyset(&chld);
         sigaddset(&chld, SIGCHLD);
         sigprocmask(SIG_BLOCK, &chld, NULL);
         m.sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-        add_client(&m, sock, true);
+        monloop_add_client(LOOP(&m), sock, true);
         int ex[2];
         if (explain_on() && pipe2(ex, O_CLOEXEC | O_NONBLOCK) == 0) {
                 /* Not fd 2, which the init inherits as its stderr. Non-blocking both
@@ -697,7 +598,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
         if (r < 0) {
                 _cleanup_free_ char *msg = xasprintf("%d %s", r, err.msg);
                 broadcast(&m, FRAME_ERROR, msg, strlen(msg));
-                ctr_free(&m.c);
+                monitor_free(&m);
                 return 1;
         }
         m.auto_remove = wants_auto_remove(&m.c);
@@ -716,43 +617,51 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 _cleanup_free_ char *msg = xasprintf("%d %s", r, err.msg);
                 broadcast(&m, FRAME_ERROR, msg, strlen(msg));
         } else {
-                /* monitor2: one round per run; the restart policy decides whether another follows.
-                 */
-                int64_t prev_delay = 0;
-                for (;;) {
-                        run_once(&m);
-                        int64_t delay = 0;
-                        if (!restart_after(&m, &prev_delay, &delay))
-                                break;
-                        r = restart_round(&m, delay, &err);
-                        if (r < 0) {
-                                if (m.init > 0)
-                                        kill(m.init, SIGKILL);
-                                reap(&m);
-                                finish(&m, false, err.msg);
-                                break;
-                        }
-                        if (r == 0)
-                                break; /* stopped meanwhile */
-                }
-                if (r >= 0) {
-                        finish(&m, true, NULL);
-                        flush_explain(&m);
-                        char code[16];
-                        snprintf(code, sizeof(code), "%d", m.status);
-                        broadcast(&m, FRAME_EXIT, code, strlen(code));
-                }
+                r = serve(&m, true, &err);
         }
-        for (size_t i = 0; i < m.n_clients; i++)
-                kill_client(&m.clients[i]);
-        int fds[] = {m.out_fd, m.err_fd, m.in_fd, m.listen_fd, m.sig_fd, m.pty, m.explain_rd};
-        log_sink_close(&m.sink);
-        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-                if (fds[i] >= 0)
-                        close(fds[i]);
-        free(m.dir);
-        free(m.run);
-        free(m.rootfs);
-        ctr_free(&m.c);
+        monitor_free(&m);
+        return r < 0 ? 1 : 0;
+}
+
+int monitor_resume(const char *root, const char *runroot, const char *id, int argc, char **argv)
+{
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1};
+        struct error err = {0};
+        monitor_signals();
+        int r = 0;
+        for (int i = 0; i < argc && r >= 0; i++) {
+                long long delay;
+                int end = 0;
+                if ((r = monloop_load_word(LOOP(&m), argv[i], &err)) != 0)
+                        continue;
+                if (sscanf(argv[i], "delay=%lld%n", &delay, &end) == 1 &&
+                    (size_t)end == strlen(argv[i]) && delay >= 0)
+                        m.prev_delay = delay;
+                else
+                        r = error_msg(&err, -EINVAL, "__monitor-resume: unknown argument '%s'",
+                                      argv[i]);
+        }
+        if (r >= 0 && (r = monloop_load_check(LOOP(&m), &err)) == 0 && !m.exited)
+                r = error_msg(&err, -EINVAL, "__monitor-resume: no exit status given");
+        _cleanup_engine_ struct engine *e = NULL;
+        if (r >= 0 && (r = engine_open(root, runroot, &e, &err)) == 0) {
+                m.e = e;
+                r = ctr_get(e->store->db, id, &m.c, &err);
+        }
+        /* Only the monitor that holds the container goes on with it. */
+        if (r >= 0 && (m.c.owner_pid != getpid() || m.c.owner_start != proc_start_time(getpid())))
+                r = error_msg(&err, -EPERM, "__monitor-resume: container %s is not held by %d", id,
+                              (int)getpid());
+        if (r < 0) {
+                fprintf(stderr, "husk __monitor-resume: %s\n", err.msg);
+                monitor_free(&m);
+                return 1;
+        }
+        m.auto_remove = wants_auto_remove(&m.c);
+        m.dir = engine_ctr_dir(e, id);
+        m.run = engine_run_dir(e, id);
+        m.rootfs = xasprintf("%s/rootfs", m.dir);
+        r = serve(&m, false, &err);
+        monitor_free(&m);
         return r < 0 ? 1 : 0;
 }
