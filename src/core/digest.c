@@ -1,9 +1,10 @@
 #include "core/digest.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/lib-crypto.h"
 
 static void hex_out(const unsigned char *md, char out[DIGEST_STR_MAX])
 {

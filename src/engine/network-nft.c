@@ -7,13 +7,13 @@
  * mapping in conntrack, so a rewrite does not disturb them.
  */
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/sys.h"
 #include "core/util.h"
 #include "engine/network-internal.h"
+#include "engine/lib-nft.h"
 
 struct active_net {
         char *id, *bridge, *subnet;
@@ -165,6 +165,9 @@ static int table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v, 
 
 static int nft_apply(const char *text, const char *what, struct error *err)
 {
+        int lr = lib_nft_need(err);
+        if (lr < 0)
+                return error_wrap(err, lr, "%s", what);
         explain("nft -f - <<'EOF'\n%sEOF", text);
         struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!nft)
