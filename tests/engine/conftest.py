@@ -192,6 +192,17 @@ class Husk:
         names = [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()]
         return sorted(n for n in names if n.startswith(self.net_prefix))
 
+    def veths(self):
+        """Host links of this test's prefix other than bridges: a network's
+        bridge (husk0's too) stays up while the network exists, like docker0."""
+        return [l for l in self.links()
+                if l != self.net_prefix + "0" and not l.startswith(self.net_prefix + "-")]
+
+    def port_rules(self):
+        """The per-container (published port) rules in this test's table."""
+        t = self.nft_table() or ""
+        return [l.strip() for l in t.splitlines() if "dnat to" in l]
+
     def nft_table(self):
         p = subprocess.run(["nft", "list", "table", "ip", self.table], capture_output=True)
         return p.stdout.decode() if p.returncode == 0 else None
@@ -285,6 +296,9 @@ def husk(busybox_tar):
     seen |= ids
     for cid in ids:
         h.run("rm", "-f", cid, check=False)
+    # Bridges stay up while their network exists: husk takes them down.
+    if (h.root / "husk.db").exists():
+        h.run("network", "_down", check=False)
     left = h.leftovers(seen, cgroups_before)
     # Best effort cleanup by pid and path, then fail loudly.
     for pid in h.monitor_pids():
