@@ -8,7 +8,7 @@ CC ?= gcc
 # and RSS on each container start. The engine links the rest.
 RT_PKGS := json-c libseccomp
 # libisal: ISA-L's igzip inflates gzip layers several times faster than zlib.
-ENGINE_PKGS := $(RT_PKGS) libarchive sqlite3 libcrypto libcurl libnftables libisal
+ENGINE_PKGS := $(RT_PKGS) libarchive sqlite3 libcrypto libcurl libnftables libisal nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null)
 # json-c and libseccomp go in statically (Debian's -dev packages ship the .a):
 # two fewer shared objects to map and relocate on every container start.
@@ -18,12 +18,12 @@ RT_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -Wl,-Bdynamic
 # libstdc++, xtables, gmp... behind them) are not linked but dlopen'ed on
 # first use (core/lazylib.h): `husk ps` and `husk run` never map them. The
 # sonames come from the -dev packages' .so links, so headers and library agree.
-LAZY_LIBS := archive:ARCHIVE crypto:CRYPTO nftables:NFT isal:ISAL
+LAZY_LIBS := archive:ARCHIVE crypto:CRYPTO nftables:NFT isal:ISAL nettle:NETTLE
 soname = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '/SONAME/{print $$2}')
 PKG_CFLAGS += $(foreach l,$(LAZY_LIBS),$(if $(call soname,$(word 1,$(subst :, ,$(l)))),-DHUSK_SONAME_$(word 2,$(subst :, ,$(l)))='"$(call soname,$(word 1,$(subst :, ,$(l))))"'))
 ENGINE_LIBS := $(RT_LIBS) $(shell pkg-config --libs sqlite3 2>/dev/null) -pthread
 # Unit tests and fuzzers build their fixtures with these libraries directly.
-TEST_LIBS := $(shell pkg-config --libs libarchive libcrypto libnftables libisal 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs libarchive libcrypto libnftables libisal nettle 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Ulinux $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)

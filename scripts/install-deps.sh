@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left alone. Run as root.
 set -eu
 BUILD="gcc make pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev \
- libsqlite3-dev libssl-dev libcurl4-openssl-dev libzstd-dev libisal-dev libnftables-dev"
+ libsqlite3-dev libssl-dev libcurl4-openssl-dev libzstd-dev libisal-dev libnftables-dev nettle-dev"
 RUN="busybox-static iproute2 nftables util-linux procps jq uidmap catatonit golang-github-containers-common"
 TEST="python3 python3-pytest jq crun runc strace clang libclang-rt-14-dev qemu-system-x86 cpio xz-utils \
  podman skopeo umoci zstd libcap2-bin hyperfine containerd curl"

@@ -1,6 +1,7 @@
 /* core/lazylib: libraries opened on first use, with errors that name them. */
 #include <errno.h>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/lazylib.h"
 #include "core/lib-crypto.h"
@@ -81,6 +82,29 @@ TEST(calls_through_the_table)
         EVP_MD_CTX_free(c);
         struct error err = {0};
         CHECK(lib_crypto_need(&err) == 0);
+}
+
+/* digest_buffer hashes small buffers with nettle, the digester with
+ * libcrypto: the same SHA-256 at every size around the block boundaries. */
+TEST(nettle_and_libcrypto_agree)
+{
+        static unsigned char buf[(1u << 20) + 100];
+        for (size_t i = 0; i < sizeof(buf); i++)
+                buf[i] = (unsigned char)(i * 131 + 7);
+        const size_t sizes[] = {
+            0, 1, 55, 56, 63, 64, 65, 342, 4096, 1u << 20, (1u << 20) + 1, sizeof(buf)};
+        for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+                char a[DIGEST_STR_MAX], b[DIGEST_STR_MAX];
+                digest_buffer(buf, sizes[k], a);
+                struct digester d;
+                digester_init(&d);
+                digester_update(&d, buf, sizes[k]);
+                digester_final(&d, b);
+                CHECK_STR(a, b);
+        }
+        char e[DIGEST_STR_MAX];
+        digest_buffer("", 0, e);
+        CHECK_STR(e, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 UNIT_MAIN()
