@@ -235,8 +235,11 @@ class Husk:
                 found.append(int(d))
         return found
 
-    def leftovers(self, ids, cgroups_before):
-        """What of the test remains on the host (empty when clean)."""
+    def leftovers(self, ids, cgroups_before, kept_bridges=False):
+        """What of the test remains on the host (empty when clean). With
+        kept_bridges, the bridges and the table's base rules that stay up
+        while their network exists (docs/network.md) are not counted; the
+        veths and published-port rules of containers still are."""
         left = ["cgroup: memory/%s" % n for n in memory_cgroup_children() - cgroups_before]
         mi = Path("/proc/self/mountinfo").read_text()
         left += ["mount: " + l for l in mi.splitlines() if str(self.base) in l]
@@ -254,8 +257,10 @@ class Husk:
         if (self.root / "husk.db").exists():
             left += ["row: %r" % (r,) for r in self.db_rows()]
         left += ["process: %d" % p for p in self.monitor_pids()]
-        left += ["link: " + l for l in self.links()]
-        if self.nft_table() is not None:
+        left += ["link: " + l for l in (self.veths() if kept_bridges else self.links())]
+        if kept_bridges:
+            left += ["nft rule: " + l for l in self.port_rules()]
+        elif self.nft_table() is not None:
             left.append("nft table ip " + self.table)
         if (self.root / "husk.db").exists():
             con = sqlite3.connect(str(self.root / "husk.db"))
