@@ -40,5 +40,5 @@ void lazylib_require(struct lazylib *l);
 
 /* The table of LIB's pointers: loaded on first use. Used by the lib-*.h headers. */
 #define LAZYLIB_TABLE(lib, tab)                                                                    \
-        (__atomic_load_n(&(lib).loaded, __ATOMIC_ACQUIRE) ? (void)0 : lazylib_require(&(lib)),    \
+        (__atomic_load_n(&(lib).loaded, __ATOMIC_ACQUIRE) ? (void)0 : lazylib_require(&(lib)),     \
          &(tab))
