@@ -4,7 +4,7 @@
 set -eu
 BUILD="gcc make pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-dev \
  libsqlite3-dev libssl-dev libcurl4-openssl-dev libzstd-dev libisal-dev libnftables-dev \
- musl-tools"
+ musl-tools nettle-dev"
 # musl-tools (monitor-small): musl-gcc links the small static husk-monitor (~130 KiB RSS).
 RUN="busybox-static iproute2 nftables util-linux procps jq uidmap catatonit golang-github-containers-common"
 TEST="python3 python3-pytest jq crun runc strace clang libclang-rt-14-dev qemu-system-x86 cpio xz-utils \

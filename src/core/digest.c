@@ -1,9 +1,11 @@
 #include "core/digest.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/lib-crypto.h"
+#include "core/lib-nettle.h"
 
 static void hex_out(const unsigned char *md, char out[DIGEST_STR_MAX])
 {
@@ -49,8 +51,20 @@ void digester_free(struct digester *d)
         d->ctx = NULL;
 }
 
+/* speed: buffers up to this size are hashed with nettle (see lib-nettle.h). */
+#define SMALL_BUFFER (1u << 20)
+
 void digest_buffer(const void *buf, size_t len, char out[DIGEST_STR_MAX])
 {
+        if (len <= SMALL_BUFFER) {
+                struct sha256_ctx c;
+                unsigned char md[SHA256_DIGEST_SIZE];
+                sha256_init(&c);
+                sha256_update(&c, len, buf);
+                sha256_digest(&c, sizeof(md), md);
+                hex_out(md, out);
+                return;
+        }
         struct digester d;
         digester_init(&d);
         digester_update(&d, buf, len);

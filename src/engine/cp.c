@@ -1,8 +1,6 @@
 /* husk cp (see cp.h). */
 #include "engine/cp.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +18,7 @@
 #include "core/util.h"
 #include "engine/volume.h"
 #include "image/image.h"
+#include "image/lib-archive.h"
 
 /* ------------------------------------------------------------ the root */
 
@@ -261,6 +260,8 @@ static int tar_entry(struct archive *a, int dirfd, const char *name, const char 
 
 static int write_tar(int dirfd, const char *name, int outfd, struct error *err)
 {
+        if (lib_archive_need(err) < 0)
+                return err->code;
         struct archive *a = archive_write_new();
         archive_write_set_format_pax_restricted(a);
         int r = 0;
@@ -382,6 +383,8 @@ static int extract_one(struct archive *a, struct archive_entry *en, int rootfd, 
 
 static int read_tar(int infd, int rootfd, const char *dst, struct error *err)
 {
+        if (lib_archive_need(err) < 0)
+                return err->code;
         struct archive *a = archive_read_new();
         archive_read_support_format_tar(a);
         archive_read_support_filter_all(a);

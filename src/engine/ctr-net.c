@@ -630,10 +630,11 @@ int ctr_net_disconnect(struct engine *e, const struct ctr *c, const char *net, s
 int ctr_net_ports(struct engine *e, const char *id, struct net_port **ret, size_t *ret_n,
                   struct error *err)
 {
-        _cleanup_net_ struct net_ctx *ctx = NULL;
-        int r = net_open(e->root, &ctx, err);
+        /* speed: ps asks for every container; one network store for them all. */
+        int r = e->net_cache ? 0 : net_open(e->root, &e->net_cache, err);
         if (r < 0)
                 return r;
+        struct net_ctx *ctx = e->net_cache;
         struct net_attachment **v = NULL;
         size_t n = 0;
         if ((r = net_container_attachments(ctx, id, &v, &n, err)) < 0)

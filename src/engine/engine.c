@@ -85,6 +85,7 @@ void engine_close(struct engine *e)
         if (!e)
                 return;
         store_close(e->store);
+        net_close(e->net_cache); /* speed */
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);

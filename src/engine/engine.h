@@ -17,12 +17,14 @@
 #include "engine/ctr-store.h"
 #include "image/store.h"
 
+struct net_ctx;
 struct engine {
         char *root, *runroot;
         char *ctr_root; /* ROOT/containers */
         char *run_root; /* RUNROOT/containers */
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
+        struct net_ctx *net_cache; /* speed: ctr_net_ports' network store, opened once */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);

@@ -112,7 +112,9 @@ static int mount_root(struct monitor *m, struct error *err)
         _cleanup_free_ char *work = xasprintf("%s/work", m->dir);
         /* A previous monitor killed with it mounted: start from a clean mount point. */
         umount2(m->rootfs, MNT_DETACH);
-        return snapshot_mount(m->e->store, img.layers, upper, work, m->rootfs, NULL, err);
+        /* speed: a --rm container's upper dir is never synced to disk. */
+        struct snapshot_opts so = {.volatile_upper = m->auto_remove};
+        return snapshot_mount(m->e->store, img.layers, upper, work, m->rootfs, &so, err);
 }
 
 static int write_bundle(struct monitor *m, struct json_object *doc, struct error *err)

@@ -29,6 +29,16 @@ int nl_link_index(struct nl *nl, const char *name);
 int nl_bridge_add(struct nl *nl, const char *name, unsigned mtu, struct error *err);
 /* A veth pair name <-> peer, both in nl's namespace. */
 int nl_veth_add(struct nl *nl, const char *name, const char *peer, unsigned mtu, struct error *err);
+/* speed: a veth pair name <-> peer with name in bridge master and up, peer
+ * created directly in the namespace netns_fd (no move, no rename). */
+struct nl_veth_in_ns {
+        const char *name, *master, *peer;
+        int netns_fd;
+        const char *ns_shown;
+        const uint8_t *mac; /* the peer's, 6 bytes */
+        unsigned mtu;
+};
+int nl_veth_add_in_ns(struct nl *nl, const struct nl_veth_in_ns *v, struct error *err);
 /* Moves link name into the namespace netns_fd (shown as ns_shown). */
 int nl_link_set_netns(struct nl *nl, const char *name, int netns_fd, const char *ns_shown,
                       struct error *err);

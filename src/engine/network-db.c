@@ -634,6 +634,9 @@ int net_network_remove(struct net_ctx *ctx, const char *ref, struct error *err)
                 r = db_commit(ctx->db, err);
         else
                 db_rollback(ctx->db);
+        /* speed: its bridge stayed up while the network existed; now it goes. */
+        if (r == 0)
+                r = net_reconcile(ctx, err);
         net_unlock(ctx);
         return r;
 }
@@ -667,6 +670,8 @@ int net_network_prune(struct net_ctx *ctx, char ***ret, struct error *err)
                 r = db_commit(ctx->db, err);
         else
                 db_rollback(ctx->db);
+        if (r == 0) /* speed: the bridges of the pruned networks */
+                r = net_reconcile(ctx, err);
         net_unlock(ctx);
         if (r < 0) {
                 strv_free(names);

@@ -7,13 +7,14 @@
  * mapping in conntrack, so a rewrite does not disturb them.
  */
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/sys.h"
 #include "core/util.h"
 #include "engine/network-internal.h"
+#include "engine/lib-nft.h"
+#include "engine/nft-comment.h"
 
 struct active_net {
         char *id, *bridge, *subnet;
@@ -30,20 +31,31 @@ static void active_free(struct active_net *v, size_t n)
         free(v);
 }
 
-/* Networks with at least one attachment: the only ones with rules. */
+/* Networks with rules: those with an attachment, and (speed) those whose
+ * bridge is up without one: an idle bridge keeps its rules as it stays up
+ * itself (see reconcile in network.c), so the table does not change when a
+ * lone container comes and goes. */
 static int active_networks(struct net_ctx *ctx, struct active_net **ret, size_t *ret_n,
                            struct error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = db_prepare(ctx->db,
-                           "SELECT id, bridge, subnet, internal FROM networks WHERE id IN (SELECT "
-                           "network_id FROM network_allocations) ORDER BY bridge",
+                           "SELECT id, bridge, subnet, internal, id IN (SELECT network_id FROM "
+                           "network_allocations) FROM networks ORDER BY bridge",
                            &st, err);
         if (r < 0)
                 return r;
+        struct nl nl = {.fd = -1};
         struct active_net *v = NULL;
         size_t n = 0;
         while ((r = db_step(ctx->db, st, err)) > 0) {
+                if (!sqlite3_column_int(st, 4)) {
+                        if (nl.fd < 0 && (r = nl_open(&nl, -1, NULL, err)) < 0)
+                                break;
+                        const char *br = (const char *)sqlite3_column_text(st, 1);
+                        if (!br || nl_link_index(&nl, br) <= 0)
+                                continue;
+                }
                 v = xrealloc(v, (n + 1) * sizeof(*v));
                 v[n].id = db_col_str(st, 0);
                 v[n].bridge = db_col_str(st, 1);
@@ -51,6 +63,7 @@ static int active_networks(struct net_ctx *ctx, struct active_net **ret, size_t 
                 v[n].internal = sqlite3_column_int(st, 3) != 0;
                 n++;
         }
+        nl_close(&nl);
         if (r < 0) {
                 active_free(v, n);
                 return r;
@@ -165,6 +178,9 @@ static int table_text(struct net_ctx *ctx, FILE *f, const struct active_net *v, 
 
 static int nft_apply(const char *text, const char *what, struct error *err)
 {
+        int lr = lib_nft_need(err);
+        if (lr < 0)
+                return error_wrap(err, lr, "%s", what);
         explain("nft -f - <<'EOF'\n%sEOF", text);
         struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!nft)
@@ -185,6 +201,16 @@ static int nft_apply(const char *text, const char *what, struct error *err)
         return r;
 }
 
+/* FNV-1a, 64 bits: tells one generated ruleset from another (not a MAC:
+ * the table is root's, and only husk writes it). */
+static uint64_t fnv1a(const char *s)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+        return h;
+}
+
 int net_nft_sync(struct net_ctx *ctx, struct error *err)
 {
         struct active_net *v = NULL;
@@ -192,20 +218,42 @@ int net_nft_sync(struct net_ctx *ctx, struct error *err)
         int r = active_networks(ctx, &v, &n, err);
         if (r < 0)
                 return r;
+        _cleanup_free_ char *body = NULL;
+        size_t blen = 0;
+        if (n > 0) {
+                FILE *bf = open_memstream(&body, &blen);
+                if (!bf)
+                        abort();
+                r = table_text(ctx, bf, v, n, err);
+                fclose(bf);
+        }
+        active_free(v, n);
+        if (r < 0)
+                return r;
+        /* speed: the table's comment holds a hash of the ruleset it was made
+         * from; when the table is already what we would write (or absent and
+         * nothing needs it) there is no batch at all. */
+        char want[32] = "", have[64];
+        if (body)
+                snprintf(want, sizeof(want), "husk:%016llx", (unsigned long long)fnv1a(body));
+        int q = nft_table_comment(ctx->table, have, sizeof(have));
+        if ((q == -ENOENT && !body) || (q == 0 && body && strcmp(have, want) == 0)) {
+                explain_note("nftables table 'ip %s' is up to date (%s): not rewritten", ctx->table,
+                             body ? want : "absent");
+                return 0;
+        }
         char *text = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
         if (!f)
                 abort();
         fprintf(f, "add table ip %s\ndelete table ip %s\n", ctx->table, ctx->table);
-        if (n > 0)
-                r = table_text(ctx, f, v, n, err);
-        fclose(f);
-        active_free(v, n);
-        if (r < 0) {
-                free(text);
-                return r;
+        if (body) {
+                /* The comment goes in as the table block's first line. */
+                const char *nl1 = strchr(body, '\n');
+                fprintf(f, "%.*s\tcomment \"%s\"\n%s", (int)(nl1 - body + 1), body, want, nl1 + 1);
         }
+        fclose(f);
         _cleanup_free_ char *what = xasprintf("update nftables table 'ip %s'", ctx->table);
         r = nft_apply(text, what, err);
         free(text);

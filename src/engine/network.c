@@ -296,34 +296,29 @@ static int attachment_record(struct net_ctx *ctx, const struct network *net,
         return r;
 }
 
-/* The namespace side: the peer becomes the first free ethN (eth0 for a
- * container's first network), gets its MAC and address and goes up with lo;
- * the default route goes through the first network that is not internal. */
+/* The namespace side, once the peer is there as a->ifname: its address, up
+ * with lo; the default route goes through the first network that is not
+ * internal. */
 static int reconcile(struct net_ctx *ctx, bool apply, struct error *err);
 
-static int netns_setup(struct nl *in, const char *peer, struct net_attachment *a,
-                       const uint8_t mac[6], struct error *err)
+/* The first free ethN in the namespace (eth0 for a container's first network). */
+static int free_ifname(struct nl *in, char ifname[IFNAMSIZ], struct error *err)
 {
-        char ifname[IFNAMSIZ] = "";
-        for (int i = 0; i < 64 && !*ifname; i++) {
-                char cand[IFNAMSIZ];
-                snprintf(cand, sizeof(cand), "eth%d", i);
-                if (nl_link_index(in, cand) == -ENODEV)
-                        snprintf(ifname, sizeof(ifname), "%s", cand);
+        for (int i = 0; i < 64; i++) {
+                snprintf(ifname, IFNAMSIZ, "eth%d", i);
+                if (nl_link_index(in, ifname) == -ENODEV)
+                        return 0;
         }
-        if (!*ifname)
-                return error_msg(err, -EBUSY, "no free ethN name in the namespace");
-        int r = nl_link_rename(in, peer, ifname, err);
-        if (r == 0) {
-                free(a->ifname);
-                a->ifname = xstrdup(ifname);
-                r = nl_link_set_mac(in, ifname, mac, err);
-        }
+        return error_msg(err, -EBUSY, "no free ethN name in the namespace");
+}
+
+static int netns_setup(struct nl *in, struct net_attachment *a, struct error *err)
+{
+        const char *ifname = a->ifname;
         struct in_addr addr, gw;
         inet_pton(AF_INET, a->address, &addr);
         inet_pton(AF_INET, a->gateway, &gw);
-        if (r == 0)
-                r = nl_addr_add(in, ifname, addr, a->prefixlen, err);
+        int r = nl_addr_add(in, ifname, addr, a->prefixlen, err);
         if (r == 0)
                 r = nl_link_up(in, ifname, err);
         if (r == 0)
@@ -336,31 +331,43 @@ static int netns_setup(struct nl *in, const char *peer, struct net_attachment *a
         return r;
 }
 
+/* speed: the container's side is created in its namespace with its final
+ * name and MAC (nl_veth_add_in_ns), no move or rename afterwards. */
 static int host_setup(struct net_ctx *ctx, int netns_fd, const char *netns_shown,
-                      const struct network *net, struct net_attachment *a, const char *peer,
-                      const uint8_t mac[6], unsigned mtu, struct error *err)
+                      const struct network *net, struct net_attachment *a, const uint8_t mac[6],
+                      unsigned mtu, struct error *err)
 {
-        struct nl nl;
-        int r = nl_open(&nl, -1, NULL, err);
+        struct nl in;
+        int r = nl_open(&in, netns_fd, netns_shown, err);
         if (r < 0)
                 return r;
+        char ifname[IFNAMSIZ];
+        r = free_ifname(&in, ifname, err);
+        struct nl nl;
+        if (r == 0)
+                r = nl_open(&nl, -1, NULL, err);
+        if (r < 0) {
+                nl_close(&in);
+                return r;
+        }
         r = bridge_ensure(ctx, &nl, net, mtu, err);
         if (r == 0)
-                r = nl_veth_add(&nl, a->host_veth, peer, mtu, err);
-        if (r == 0)
-                r = nl_link_set_master(&nl, a->host_veth, net->bridge, err);
-        if (r == 0)
-                r = nl_link_up(&nl, a->host_veth, err);
-        if (r == 0)
-                r = nl_link_set_netns(&nl, peer, netns_fd, netns_shown, err);
+                r = nl_veth_add_in_ns(&nl,
+                                      &(struct nl_veth_in_ns){.name = a->host_veth,
+                                                              .master = net->bridge,
+                                                              .peer = ifname,
+                                                              .netns_fd = netns_fd,
+                                                              .ns_shown = netns_shown,
+                                                              .mac = mac,
+                                                              .mtu = mtu},
+                                      err);
         nl_close(&nl);
-        if (r < 0)
-                return r;
-        r = nl_open(&nl, netns_fd, netns_shown, err);
-        if (r < 0)
-                return r;
-        r = netns_setup(&nl, peer, a, mac, err);
-        nl_close(&nl);
+        if (r == 0) {
+                free(a->ifname);
+                a->ifname = xstrdup(ifname);
+                r = netns_setup(&in, a, err);
+        }
+        nl_close(&in);
         if (r == 0 && !net->internal)
                 r = sysctl_set("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/ip_forward",
                                "1", err);
@@ -468,7 +475,6 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         unsigned char *hb = (unsigned char *)hex;
         _cleanup_free_ char *suffix = xasprintf("%02x%02x%02x%02x", hb[0], hb[1], hb[2], hb[3]);
         a->host_veth = xasprintf("%sv%s", ctx->prefix, suffix);
-        _cleanup_free_ char *peer = xasprintf("%sp%s", ctx->prefix, suffix);
         a->ports = xmalloc((o->n_ports + 1) * sizeof(*a->ports));
         if (o->n_ports)
                 memcpy(a->ports, o->ports, o->n_ports * sizeof(*a->ports));
@@ -489,7 +495,7 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                         r = error_sys(err, -errno, "create hosts file '%s'", o->hosts_path);
         }
         if (r == 0)
-                r = host_setup(ctx, netns_fd, netns_shown, net, a, peer, mac, mtu, err);
+                r = host_setup(ctx, netns_fd, netns_shown, net, a, mac, mtu, err);
         if (r == 0)
                 r = net_nft_sync(ctx, err);
         if (r == 0)
@@ -501,7 +507,6 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
                 struct nl nl;
                 if (nl_open(&nl, -1, NULL, &e2) == 0) {
                         (void)nl_link_del(&nl, a->host_veth, &e2);
-                        (void)nl_link_del(&nl, peer, &e2);
                         nl_close(&nl);
                 }
                 (void)attachment_forget(ctx, net->id, o->container_id, &e2);
@@ -681,6 +686,18 @@ static int bridge_in_use(struct net_ctx *ctx, const char *name, struct error *er
         return db_step(ctx->db, st, err);
 }
 
+/* speed: is name the bridge of a network that exists? Such a bridge stays up
+ * without attachments, like docker0 (net_down takes idle ones down). */
+static int bridge_known(struct net_ctx *ctx, const char *name, struct error *err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = db_prepare(ctx->db, "SELECT 1 FROM networks WHERE bridge = ?1", &st, err);
+        if (r < 0)
+                return r;
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        return db_step(ctx->db, st, err);
+}
+
 static int veth_in_use(struct net_ctx *ctx, const char *name, struct error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -693,8 +710,9 @@ static int veth_in_use(struct net_ctx *ctx, const char *name, struct error *err)
 }
 
 /* With apply false, the nft table and hosts files are left to the caller,
- * which rewrites them right after (attach). */
-static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
+ * which rewrites them right after (attach). With down, the bridges of
+ * networks without attachments go too (net_down). */
+static int reconcile_mode(struct net_ctx *ctx, bool apply, bool down, struct error *err)
 {
         int r = net_lock(ctx, err);
         if (r < 0)
@@ -710,6 +728,7 @@ static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
         if (r == 0)
                 r = release_orphans(ctx, links, err);
         /* Veths first (a bridge goes once its ports are gone), then bridges. */
+        bool bridge_left = false;
         for (int pass = 0; r == 0 && pass < 2; pass++)
                 for (size_t i = 0; r == 0 && links && links[i]; i++) {
                         const char *l = links[i];
@@ -719,15 +738,18 @@ static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
                         else if (pass == 0 && link_is(ctx, l, 'v'))
                                 used = veth_in_use(ctx, l, err);
                         else if (pass == 1 && is_bridge_name(ctx, l))
-                                used = bridge_in_use(ctx, l, err);
+                                used =
+                                    down ? bridge_in_use(ctx, l, err) : bridge_known(ctx, l, err);
                         else
                                 continue;
                         if (used < 0) {
                                 r = used;
                                 break;
                         }
-                        if (used)
+                        if (used) {
+                                bridge_left = bridge_left || pass == 1;
                                 continue;
+                        }
                         r = nl_link_del(&nl, l, err);
                         if (r == -ENODEV)
                                 r = 0;
@@ -737,7 +759,7 @@ static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
                 r = net_nft_sync(ctx, err);
         if (r == 0 && apply)
                 r = net_hosts_refresh(ctx, err);
-        if (r == 0 && apply) {
+        if (r == 0 && apply && !bridge_left) {
                 /* Nothing of this root is left on the host: let the names go. */
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
                 r = db_prepare(ctx->db, "SELECT 1 FROM network_allocations LIMIT 1", &st, err);
@@ -751,7 +773,17 @@ static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
         return r;
 }
 
+static int reconcile(struct net_ctx *ctx, bool apply, struct error *err)
+{
+        return reconcile_mode(ctx, apply, false, err);
+}
+
 int net_reconcile(struct net_ctx *ctx, struct error *err)
 {
         return reconcile(ctx, true, err);
+}
+
+int net_down(struct net_ctx *ctx, struct error *err)
+{
+        return reconcile_mode(ctx, true, true, err);
 }

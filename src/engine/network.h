@@ -141,8 +141,14 @@ int net_container_attachments(struct net_ctx *ctx, const char *container_id,
 void net_attachments_free(struct net_attachment **v, size_t n);
 
 /* Brings the host in line with the database: releases attachments whose veth
- * is gone, deletes husk links and bridges nothing uses, rewrites the nft table. */
+ * is gone, deletes husk links nothing uses and the bridges of networks that
+ * no longer exist, rewrites the nft table. A network's bridge (and its base
+ * rules) stays up while the network exists, like docker0. */
 int net_reconcile(struct net_ctx *ctx, struct error *err);
+/* speed: net_reconcile, and also takes down the bridges (and their rules) of
+ * networks nothing is attached to; with nothing attached at all, nothing of
+ * this root is left on the host (`husk network _down`). */
+int net_down(struct net_ctx *ctx, struct error *err);
 
 /* /etc/resolv.conf for a container: the host's (host_path, normally
  * /etc/resolv.conf) with loopback name servers dropped (the container cannot

@@ -1,7 +1,5 @@
 #include "image/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +13,7 @@
 #include "image/manifest.h"
 #include "image/ref.h"
 #include "image/stream.h"
+#include "image/lib-archive.h"
 
 #define DOC_MAX (4u << 20)
 
@@ -400,6 +399,8 @@ static int load_oci(struct loader *l, char ***loaded, struct error *err)
 
 static int load_locked(struct loader *l, int fd, char ***loaded, struct error *err)
 {
+        if (lib_archive_need(err) < 0)
+                return err->code;
         struct archive *a = archive_read_new();
         archive_read_support_filter_gzip(a);
         archive_read_support_filter_zstd(a);
@@ -777,6 +778,8 @@ static int save_one(struct saver *sv, const struct image *img, const char *name,
 int archive_save(struct store *s, char *const *images, enum archive_format format, int outfd,
                  struct error *err)
 {
+        if (lib_archive_need(err) < 0)
+                return err->code;
         struct saver sv = {.s = s};
         _cleanup_json_ struct json_object *list = json_object_new_array();
         sv.a = archive_write_new();

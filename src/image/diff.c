@@ -1,6 +1,4 @@
 /* layer_diff: an overlay upper dir -> an OCI layer tar (see layer.h). */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +14,8 @@
 #include "core/safepath.h"
 #include "core/util.h"
 #include "image/layer.h"
+#include "core/lib-crypto.h"
+#include "image/lib-archive.h"
 
 struct inode_seen {
         dev_t dev;
@@ -220,6 +220,8 @@ int layer_diff(int srcfd, int outfd, struct layer_stats *ret, struct error *err)
 int layer_diff_skip(int srcfd, int outfd, char *const *skip_empty, struct layer_stats *ret,
                     struct error *err)
 {
+        if (lib_archive_need(err) < 0 || lib_crypto_need(err) < 0)
+                return err->code;
         struct differ df = {.outfd = outfd, .err = err, .skip_empty = skip_empty};
         digester_init(&df.d);
         df.a = archive_write_new();

@@ -1,7 +1,5 @@
 #include "image/layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +14,7 @@
 #include "core/util.h"
 #include "image/fsutil.h"
 #include "image/stream.h"
+#include "image/lib-archive.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"

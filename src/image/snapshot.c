@@ -201,7 +201,22 @@ int snapshot_mount(struct store *s, char *const *layers, const char *upper, cons
         if (flat)
                 len += (size_t)snprintf(data + len, cap - len, "%s../flat/%s", direct ? ":" : "",
                                         digest_hex(layers[flat - 1]));
-        snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+        len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+        if (o && o->volatile_upper) {
+                /* A volatile mount leaves work/work/incompat/volatile behind, and
+                 * overlay refuses the next mount while it is there: this upper
+                 * dir's contents do not matter, so it goes. */
+                const char *marks[] = {"work/incompat/volatile/dirty", "work/incompat/volatile",
+                                       "work/incompat"};
+                for (size_t i = 0; i < ARRAY_SIZE(marks); i++) {
+                        _cleanup_free_ char *p = xasprintf("%s/%s", work, marks[i]);
+                        if (i == 0)
+                                (void)unlink(p);
+                        else
+                                (void)rmdir(p);
+                }
+                snprintf(data + len, cap - len, ",volatile");
+        }
 
         _cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0)

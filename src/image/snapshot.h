@@ -17,6 +17,9 @@
 
 struct snapshot_opts {
         unsigned max_lowers; /* lower dirs per mount, 0 = as many as fit */
+        /* speed: overlay's "volatile": no sync of the upper dir, on unmount
+         * either, for a container whose upper dir is thrown away (--rm). */
+        bool volatile_upper;
 };
 
 int snapshot_mount(struct store *s, char *const *layers, const char *upper, const char *work,

@@ -1,9 +1,6 @@
 #include "image/stream.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
-#include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -11,6 +8,9 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "core/lib-crypto.h"
+#include "image/lib-archive.h"
+#include "image/lib-isal.h"
 
 #define BOMB_FLOOR (1ull << 30)
 #define BOMB_RATIO 1000
@@ -403,6 +403,9 @@ int ustream_open(int fd, const char *what, uint64_t max_bytes, struct ustream **
 int ustream_open_tee(int fd, const char *what, uint64_t max_bytes, int tee_fd, struct ustream **ret,
                      struct error *err)
 {
+        /* Every layer needs digests and libarchive; gzip ones libisal. */
+        if (lib_crypto_need(err) < 0 || lib_archive_need(err) < 0 || lib_isal_need(err) < 0)
+                return err->code;
         _cleanup_(ustream_freep) struct ustream *s = xzalloc(sizeof(*s));
         s->fd = fd;
         s->tee_fd = tee_fd;

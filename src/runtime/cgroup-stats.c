@@ -127,6 +127,19 @@ static int freeze_v2(const char *d, bool frozen, struct error *err)
         }
 }
 
+int cgroup_frozen(char *const *dirs)
+{
+        bool v2 = false;
+        const char *d = find_dir(dirs, "freezer", "", &v2);
+        if (!d)
+                return 0;
+        _cleanup_free_ char *p = xasprintf("%s/%s", d, v2 ? "cgroup.freeze" : "freezer.state");
+        _cleanup_free_ char *v = NULL;
+        if (read_file_at(AT_FDCWD, p, 64, &v, NULL) < 0)
+                return 0;
+        return v2 ? v[0] == '1' : str_startswith(v, "FROZEN");
+}
+
 int cgroup_freeze(char *const *dirs, bool frozen, struct error *err)
 {
         bool v2 = false;

@@ -165,6 +165,9 @@ extern const size_t res_n_default_devices;
 /* Freezer: freeze or thaw the container's cgroup and wait until the
  * kernel says it is done (v1 freezer.state, v2 cgroup.events). */
 int cgroup_freeze(char *const *dirs, bool frozen, struct error *err);
+/* speed: 1 when the freezer cgroup_freeze() uses is frozen, else 0 (one read,
+ * not a probe of every hierarchy: `ps` asks for every container). */
+int cgroup_frozen(char *const *dirs);
 
 /* Statistics as runc's `events --stats` "data" object. */
 struct json_object *cgroup_stats(char *const *dirs);

@@ -13,6 +13,7 @@
 
 #include "core/json.h"
 #include "core/util.h"
+#include "runtime/resources.h"
 
 #define OCI_VERSION "1.2.0"
 
@@ -252,16 +253,8 @@ enum container_status state_status(const struct container_state *st)
         if (faccessat(st->dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
                 return STATUS_CREATED;
         /* A frozen cgroup means paused (the freezer belongs to the resources work). */
-        for (size_t i = 0; st->cgroup_dirs && st->cgroup_dirs[i]; i++) {
-                char p[4200];
-                _cleanup_free_ char *v = NULL;
-                snprintf(p, sizeof(p), "%s/freezer.state", st->cgroup_dirs[i]);
-                if (read_file_at(AT_FDCWD, p, 64, &v, NULL) == 0 && str_startswith(v, "FROZEN"))
-                        return STATUS_PAUSED;
-                snprintf(p, sizeof(p), "%s/cgroup.freeze", st->cgroup_dirs[i]);
-                if (read_file_at(AT_FDCWD, p, 64, &v, NULL) == 0 && v[0] == '1')
-                        return STATUS_PAUSED;
-        }
+        if (cgroup_frozen(st->cgroup_dirs) > 0)
+                return STATUS_PAUSED;
         return STATUS_RUNNING;
 }
 

@@ -192,6 +192,17 @@ class Husk:
         names = [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()]
         return sorted(n for n in names if n.startswith(self.net_prefix))
 
+    def veths(self):
+        """Host links of this test's prefix other than bridges: a network's
+        bridge (husk0's too) stays up while the network exists, like docker0."""
+        return [l for l in self.links()
+                if l != self.net_prefix + "0" and not l.startswith(self.net_prefix + "-")]
+
+    def port_rules(self):
+        """The per-container (published port) rules in this test's table."""
+        t = self.nft_table() or ""
+        return [l.strip() for l in t.splitlines() if "dnat to" in l]
+
     def nft_table(self):
         p = subprocess.run(["nft", "list", "table", "ip", self.table], capture_output=True)
         return p.stdout.decode() if p.returncode == 0 else None
@@ -224,8 +235,11 @@ class Husk:
                 found.append(int(d))
         return found
 
-    def leftovers(self, ids, cgroups_before):
-        """What of the test remains on the host (empty when clean)."""
+    def leftovers(self, ids, cgroups_before, kept_bridges=False):
+        """What of the test remains on the host (empty when clean). With
+        kept_bridges, the bridges and the table's base rules that stay up
+        while their network exists (docs/network.md) are not counted; the
+        veths and published-port rules of containers still are."""
         left = ["cgroup: memory/%s" % n for n in memory_cgroup_children() - cgroups_before]
         mi = Path("/proc/self/mountinfo").read_text()
         left += ["mount: " + l for l in mi.splitlines() if str(self.base) in l]
@@ -243,8 +257,10 @@ class Husk:
         if (self.root / "husk.db").exists():
             left += ["row: %r" % (r,) for r in self.db_rows()]
         left += ["process: %d" % p for p in self.monitor_pids()]
-        left += ["link: " + l for l in self.links()]
-        if self.nft_table() is not None:
+        left += ["link: " + l for l in (self.veths() if kept_bridges else self.links())]
+        if kept_bridges:
+            left += ["nft rule: " + l for l in self.port_rules()]
+        elif self.nft_table() is not None:
             left.append("nft table ip " + self.table)
         if (self.root / "husk.db").exists():
             con = sqlite3.connect(str(self.root / "husk.db"))
@@ -285,6 +301,9 @@ def husk(busybox_tar):
     seen |= ids
     for cid in ids:
         h.run("rm", "-f", cid, check=False)
+    # Bridges stay up while their network exists: husk takes them down.
+    if (h.root / "husk.db").exists():
+        h.run("network", "_down", check=False)
     left = h.leftovers(seen, cgroups_before)
     # Best effort cleanup by pid and path, then fail loudly.
     for pid in h.monitor_pids():

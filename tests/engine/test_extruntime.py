@@ -209,7 +209,7 @@ def test_published_port_reachable(husk, rt, tmp_path):
             return b""
     assert b"hello-ext" in husk.wait_for(fetch, what="the published port")
     husk.run("rm", "-f", "web")
-    assert husk.links() == []
+    assert husk.veths() == [] and husk.port_rules() == []
 
 
 @pytest.mark.parametrize("rt", RUNTIMES)

@@ -266,7 +266,10 @@ def test_cli_killed_at_random_moments(husk):
         p.wait()
     time.sleep(0.6)
     for cid in husk.ids():
-        husk.run("rm", "-f", cid)
+        r = husk.run("rm", "-f", cid, check=False)
+        # speed: a run now takes about as long as the wait above, so a --rm
+        # container may be removed by its monitor between ids() and rm -f.
+        assert r.returncode == 0 or "no such container" in r.stderr, r
 
 
 def test_parallel_runs_from_many_shells(husk):

@@ -135,6 +135,17 @@ class Net:
         names = [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()]
         return sorted(n for n in names if n.startswith(self.prefix))
 
+    def veths(self):
+        """Host links of this test's prefix other than bridges (a network's
+        bridge stays up while the network exists, like docker0)."""
+        return [l for l in self.links()
+                if l != self.prefix + "0" and not l.startswith(self.prefix + "-")]
+
+    def port_rules(self):
+        """The per-attachment (published port) rules in this test's table."""
+        t = self.nft_table() or ""
+        return [l.strip() for l in t.splitlines() if "dnat to" in l]
+
     def nft_table(self):
         p = sh("nft", "list", "table", "ip", self.table, check=False)
         return p.stdout.decode() if p.returncode == 0 else None
@@ -154,8 +165,9 @@ class Net:
             p.wait(timeout=10)
         for ns in list(self.netns):
             self.del_netns(ns)
-        # The namespaces are gone: the next husk call releases what they held.
-        self.run("network", "_reconcile", check=False)
+        # The namespaces are gone: the next husk call releases what they held,
+        # and _down takes the idle bridges and the table down.
+        self.run("network", "_down", check=False)
         for link in self.links():
             sh("ip", "link", "del", link, check=False)
         if self.nft_table() is not None:

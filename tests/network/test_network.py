@@ -338,11 +338,14 @@ def test_crash_leftovers_are_cleaned_by_the_next_call(net, tmp_path):
     net.out("network", "ls")  # a read-only command changes nothing
     p = net.run("network", "_reconcile", explain=True)
     assert "left network" in p.stderr.decode()
-    assert net.links() == []
-    assert net.nft_table() is None
+    # The network's bridge and base rules stay up (like docker0); nothing else.
+    assert net.veths() == []
+    assert net.port_rules() == []
     assert net.db("SELECT count(*) FROM network_allocations") == [(0,)]
     assert net.db("SELECT count(*) FROM network_ports") == [(0,)]
     net.out("network", "rm", "crash")
+    assert net.links() == []
+    assert net.nft_table() is None
 
 
 def test_explain_prints_the_shell_steps(net):
@@ -352,8 +355,15 @@ def test_explain_prints_the_shell_steps(net):
                 "expl", "ctr-x", explain=True)
     e = p.stderr.decode()
     veth = json.loads(p.stdout)["HostVeth"]
-    assert f"$ ip link add {veth} mtu 1500 type veth peer name {net.prefix}p" in e
-    assert f"$ ip link set {net.prefix}p{veth[len(net.prefix) + 1:]} netns /run/netns/{ns}" in e
+    # One request: the host side in the bridge and up, the peer born in the
+    # namespace as eth0 with its MAC (no move into the namespace, no rename).
+    add = [l for l in e.splitlines() if l.startswith(f"$ ip link add {veth} ")]
+    assert len(add) == 1, e
+    assert f"$ ip link add {veth} mtu 1500 master {net.prefix}-" in add[0]
+    assert " up type veth peer name eth0 mtu 1500 address " in add[0]
+    assert add[0].endswith(f" netns /run/netns/{ns}")
+    assert " netns " not in "".join(l for l in e.splitlines() if "ip link set" in l)
+    assert " name eth0" not in "".join(l for l in e.splitlines() if "ip link set" in l)
     assert f"$ nsenter --net=/run/netns/{ns} ip link set eth0 up" in e
     assert f"$ nsenter --net=/run/netns/{ns} ip route add default via" in e
     assert "$ nft -f - <<'EOF'" in e and f"table ip {net.table} {{" in e
@@ -391,6 +401,9 @@ def test_leak_check_50_cycles(net, tmp_path):
     print(f"attach: median {times[len(times) // 2] * 1000:.1f} ms, "
           f"max {times[-1] * 1000:.1f} ms (husk process included)")
     net.del_netns(ns)
+    assert net.veths() == []
+    assert net.port_rules() == []
+    net.out("network", "_down")
     assert net.links() == []
     assert net.nft_table() is None
     assert net.db("SELECT count(*) FROM network_allocations") == [(0,)]
@@ -411,7 +424,7 @@ def test_one_namespace_on_two_networks(net):
     assert f"default via {a['Gateway']} dev eth0" in routes
     assert f"{net.subnets[-1]} dev eth1" in routes
     net.out("network", "_detach", "--all", "ctr-two")  # what rm of a container does
-    assert net.links() == []
+    assert net.veths() == []
     assert net.db("SELECT count(*) FROM network_allocations") == [(0,)]
 
 
@@ -435,6 +448,9 @@ def test_a_second_root_cannot_take_the_same_names(net, tmp_path):
         import shutil
         shutil.rmtree(other.root, ignore_errors=True)
     net.out("network", "_detach", "mine", "ctr-1")
+    # The bridge is still up, so the names stay claimed until it goes.
+    assert os.path.exists(f"/run/husk-net/links-{net.prefix}")
+    net.out("network", "_down")
     # nothing left: the names are free again
     assert not os.path.exists(f"/run/husk-net/links-{net.prefix}")
     assert not os.path.exists(f"/run/husk-net/nft-{net.table}")
