@@ -144,7 +144,7 @@ int ctr_net_make(struct engine *e, struct json_object *image_cfg, const struct c
                 return error_msg(err, -EINVAL, "--network: empty network name");
         enum net_kind kind = kind_of(want);
         if (kind == KIND_BRIDGE && rootless_active())
-                return error_msg(err, -EPERM,
+                return error_msg(err, -EINVAL,
                                  "--network '%s': bridge networks need root; rootless husk "
                                  "runs containers with --network pasta (the default), none, "
                                  "host or container:NAME",

@@ -51,12 +51,18 @@ static int host_port_claim(struct net_port *p, struct error *err)
                 setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int));
         if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
                 int r = -errno;
-                if (r == -EACCES)
+                if (r == -EACCES) {
+                        _cleanup_free_ char *start = NULL;
+                        if (read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+                                         32, &start, NULL) < 0)
+                                start = xstrdup("1024");
+                        start[strcspn(start, "\n")] = '\0';
                         return error_msg(err, r,
                                          "-p: host port %u/%s is privileged: rootless husk may "
                                          "publish ports from %s up (sysctl "
                                          "net.ipv4.ip_unprivileged_port_start)",
-                                         p->host_port, p->proto, "1024");
+                                         p->host_port, p->proto, start);
+                }
                 return error_sys(err, r, "-p: host port %s:%u/%s", p->host_ip, p->host_port,
                                  p->proto);
         }
