@@ -134,7 +134,9 @@ static int write_maps(pid_t pid, struct error *err)
 static __attribute__((noreturn)) void pause_main(int ready, int go)
 {
         int r = sys_unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? errno : 0;
-        (void)!write(ready, &r, sizeof(r));
+        /* The one message on the pipe: our pid and how unshare went. */
+        int v[2] = {(int)getpid(), r};
+        (void)!write(ready, v, sizeof(v));
         char c;
         if (r || read(go, &c, 1) != 1)
                 _exit(1);
@@ -176,8 +178,10 @@ static int pause_create(const char *runroot, pid_t *ret, struct error *err)
                 pid_t p = fork();
                 if (p == 0)
                         pause_main(ready[1], go[0]);
-                int v[2] = {(int)p, p < 0 ? errno : 0};
-                (void)!write(ready[1], v, sizeof(v));
+                if (p < 0) {
+                        int v[2] = {-1, errno};
+                        (void)!write(ready[1], v, sizeof(v));
+                }
                 _exit(0);
         }
         int r = mid < 0 ? -errno : 0;
@@ -187,14 +191,12 @@ static int pause_create(const char *runroot, pid_t *ret, struct error *err)
         if (mid > 0) {
                 while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
                         ;
-                if (read_all(ready[0], v, sizeof(v)) != sizeof(v))
+                if (read_all(ready[0], v, sizeof(v)) != sizeof(v) || v[0] == 0)
                         r = -EIO;
                 else if (v[0] < 0)
                         r = -v[1];
-                else if (read_all(ready[0], &uerr, sizeof(uerr)) != sizeof(uerr))
-                        r = -EIO;
-                else if (uerr)
-                        r = -uerr;
+                else if (v[1])
+                        r = -(uerr = v[1]);
         }
         close(ready[0]);
         pid_t pid = v[0] > 0 ? v[0] : 0;
