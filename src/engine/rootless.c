@@ -63,10 +63,16 @@ static pid_t live_pause(const char *runroot)
         text[strcspn(text, "\n")] = '\0';
         if (parse_i64(text, &pid) < 0 || pid <= 1 || pid > INT32_MAX)
                 return 0;
-        _cleanup_free_ char *comm_path = xasprintf("/proc/%d/comm", (int)pid), *comm = NULL;
-        if (read_file_at(AT_FDCWD, comm_path, 64, &comm, NULL) < 0)
+        _cleanup_free_ char *stat_path = xasprintf("/proc/%d/stat", (int)pid), *stat_text = NULL;
+        if (read_file_at(AT_FDCWD, stat_path, 4096, &stat_text, NULL) < 0)
                 return 0;
-        comm[strcspn(comm, "\n")] = '\0';
+        /* "PID (COMM) STATE ...": a zombie holds no namespaces any more. */
+        const char *open_paren = strchr(stat_text, '('), *close_paren = strrchr(stat_text, ')');
+        if (!open_paren || !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' ||
+            close_paren[2] == 'X')
+                return 0;
+        _cleanup_free_ char *comm =
+            xstrndup(open_paren + 1, (size_t)(close_paren - open_paren - 1));
         struct stat st;
         _cleanup_free_ char *dir = xasprintf("/proc/%d", (int)pid);
         if (strcmp(comm, PAUSE_NAME) != 0 || stat(dir, &st) < 0 || st.st_uid != getuid())
