@@ -284,6 +284,15 @@ int rootless_enter(const char *runroot, struct error *err)
         int r = mkdir_parents(runroot);
         if (r < 0)
                 return error_sys(err, r, "create '%s'", runroot);
+        /* /tmp/husk-run-UID could have been made by someone else first. */
+        struct stat st;
+        if (lstat(runroot, &st) < 0)
+                return error_sys(err, -errno, "stat '%s'", runroot);
+        if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
+                return error_msg(err, -EPERM,
+                                 "runroot '%s' is not a directory of uid %u: set "
+                                 "XDG_RUNTIME_DIR or --runroot",
+                                 runroot, (unsigned)getuid());
         _cleanup_free_ char *lock = xasprintf("%s/pause.lock", runroot);
         _cleanup_close_ int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (lfd < 0)
