@@ -163,7 +163,7 @@ static char *default_root(bool run)
         if (x && *x)
                 return xasprintf("%s/husk", x);
         if (run)
-                return xasprintf("/tmp/husk-run-%u", (unsigned)geteuid());
+                return xasprintf("/tmp/husk-run-%u", (unsigned)rootless_host_uid());
         const char *home = getenv("HOME");
         return xasprintf("%s/.local/share/husk", home && *home ? home : "/tmp");
 }

@@ -37,6 +37,24 @@ bool rootless_active(void)
         return cached;
 }
 
+uid_t rootless_host_uid(void)
+{
+        if (!userns_in_child_namespace())
+                return geteuid();
+        _cleanup_free_ char *map = NULL;
+        if (read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL) < 0)
+                return geteuid();
+        for (char *line = map; line && *line;) {
+                unsigned long inside, outside, count;
+                if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+                    count >= 1)
+                        return (uid_t)outside;
+                line = strchr(line, '\n');
+                line = line ? line + 1 : NULL;
+        }
+        return geteuid();
+}
+
 static int mkdir_parents(const char *path)
 {
         _cleanup_free_ char *p = xstrdup(path);

@@ -27,6 +27,10 @@ int rootless_enter(const char *runroot, struct error *err);
  * process's user namespace (or any user namespace other than the host's). */
 bool rootless_active(void);
 
+/* The caller's uid on the host: the id that 0 maps to in its user namespace
+ * (the user's own, inside the pause process's), else its euid. */
+uid_t rootless_host_uid(void);
+
 /* Brings up lo in the network namespace of init from a child process (a
  * rootless process could not come back to the host's namespace); nothing for
  * a container in the host's own namespace. */

@@ -127,10 +127,10 @@ class RootlessHusk:
             e["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s/ubsan" % self.asan_dir
         return e
 
-    def __call__(self, *args, timeout=TIMEOUT, check=False):
+    def __call__(self, *args, timeout=TIMEOUT, check=False, env=None):
         full = [SETPRIV, "--reuid=%d" % self.user.uid, "--regid=%d" % self.user.gid,
                 "--init-groups", "--", HUSK] + [str(a) for a in args]
-        p = subprocess.run(full, env=self.env(), cwd=self.tmp, stdin=subprocess.DEVNULL,
+        p = subprocess.run(full, env=env or self.env(), cwd=self.tmp, stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=timeout)
         r = Result(full, p)
         assert "Sanitizer" not in r.stderr and "runtime error:" not in r.stderr, r
@@ -436,6 +436,34 @@ def test_monitor_killed_next_command_releases_pasta(rl):
     assert not procs_with(cid + "/pasta.pid")
     rl("rm", name, check=True)
     assert not rl.pause_mounts()
+
+
+def test_runroot_without_xdg_runtime_dir(rl):
+    """/tmp/husk-run-UID, the same for commands husk re-executes inside the
+    pause process's namespace (exec), where the uid is 0."""
+    runroot = Path("/tmp/husk-run-%d" % rl.user.uid)
+    shutil.rmtree(runroot, ignore_errors=True)
+    env = rl.env()
+    del env["XDG_RUNTIME_DIR"]
+    name = "x" + os.urandom(3).hex()
+    try:
+        rl("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "100",
+           env=env, check=True)
+        assert (runroot / "pause.pid").exists()
+        assert os.stat(runroot).st_uid == rl.user.uid
+        r = rl("exec", name, "echo", "in", env=env, check=True)
+        assert r.stdout == "in\n"
+        rl("rm", "-f", name, env=env, check=True)
+    finally:
+        wrong = Path("/tmp/husk-run-0")  # where a uid taken inside the namespace leads
+        made_wrong = wrong.exists() and os.stat(wrong).st_uid == rl.user.uid
+        for d in (runroot, wrong) if made_wrong else (runroot,):
+            try:
+                os.kill(int((d / "pause.pid").read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+            shutil.rmtree(d, ignore_errors=True)
+    assert not made_wrong, "%s made by the user" % wrong
 
 
 def test_pause_process_recreated_when_gone(rl):
