@@ -321,6 +321,26 @@ def test_publish_port_httpd_from_the_host(rl):
 
 
 @needs_pasta()
+def test_publish_free_host_port(rl):
+    name = "r" + os.urandom(3).hex()
+    rl("run", "-d", "--name", name, "-p", "127.0.0.1::80", "busybox", "sh", "-c",
+       "mkdir /www && echo free-port > /www/index.html && httpd -f -p 80 -h /www", check=True)
+    out = rl("port", name, check=True).stdout.strip()
+    assert out.startswith("80/tcp -> 127.0.0.1:"), out
+    port = int(out.rsplit(":", 1)[1])
+    assert port > 0
+    body = None
+    for _ in range(50):
+        try:
+            body = urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    assert body == b"free-port\n"
+    rl("rm", "-f", name, check=True)
+
+
+@needs_pasta()
 def test_outbound_tcp_and_udp_to_the_hosts_loopback(rl):
     """pasta maps the gateway address to the host's loopback."""
     tport, uport = free_port("tcp"), free_port("udp")
