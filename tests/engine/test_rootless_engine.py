@@ -179,27 +179,33 @@ def rl():
         h("import", tar, "busybox", check=True)
         yield h
     finally:
-        ids = h("ps", "-aq", "--no-trunc").stdout.split()
-        if ids:
-            r = h("rm", "-f", *ids)
-            if r.returncode != 0:
-                problems.append("rm -f: %r" % r)
-        left = h.pause_mounts()
-        if left:
-            problems.append("mounts left in the pause namespace: %s" % left)
-        pasta = procs_with(str(h.runroot))
-        if pasta:
-            problems.append("processes left: %s" % pasta)
-        ctrs = [p for p in (h.root / "containers").iterdir() if p.name != ".lock"] if (h.root / "containers").exists() \
-            else []
-        runs = list((h.runroot / "containers").iterdir()) \
-            if (h.runroot / "containers").exists() else []
-        if ctrs or runs:
-            problems.append("container dirs left: %s %s" % (ctrs, runs))
-        reports = sorted(p.name for p in h.asan_dir.iterdir())
-        if reports:
-            problems.append("sanitizer reports: %s" % [
-                (h.asan_dir / n).read_text(errors="replace")[:3000] for n in reports])
+        # Every step on its own: the user and its subid lines must go whatever fails.
+        try:
+            ids = h("ps", "-aq", "--no-trunc").stdout.split()
+            if ids:
+                r = h("rm", "-f", *ids)
+                if r.returncode != 0:
+                    problems.append("rm -f: %r" % r)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            problems.append("removing the containers: %r" % e)
+        try:
+            left = h.pause_mounts()
+            if left:
+                problems.append("mounts left in the pause namespace: %s" % left)
+            pasta = procs_with(str(h.runroot))
+            if pasta:
+                problems.append("processes left: %s" % pasta)
+            cdir, rdir = h.root / "containers", h.runroot / "containers"
+            ctrs = [p for p in cdir.iterdir() if p.name != ".lock"] if cdir.exists() else []
+            runs = list(rdir.iterdir()) if rdir.exists() else []
+            if ctrs or runs:
+                problems.append("container dirs left: %s %s" % (ctrs, runs))
+            reports = sorted(p.name for p in h.asan_dir.iterdir())
+            if reports:
+                problems.append("sanitizer reports: %s" % [
+                    (h.asan_dir / n).read_text(errors="replace")[:3000] for n in reports])
+        except Exception as e:  # noqa: BLE001 (reported below)
+            problems.append("checking for leftovers: %r" % e)
         pid = h.pause_pid()
         if pid:
             try:
