@@ -6,9 +6,11 @@ BUILD="gcc make pkg-config libjson-c-dev libseccomp-dev libcap-dev libarchive-de
  libsqlite3-dev libssl-dev libcurl4-openssl-dev libzstd-dev libisal-dev libnftables-dev \
  musl-tools nettle-dev"
 # musl-tools (monitor-small): musl-gcc links the small static husk-monitor (~130 KiB RSS).
-RUN="busybox-static iproute2 nftables util-linux procps jq uidmap catatonit golang-github-containers-common"
+RUN="busybox-static iproute2 nftables util-linux procps jq uidmap catatonit golang-github-containers-common \
+ passt"  # rootless: pasta networking
 TEST="python3 python3-pytest jq crun runc strace clang libclang-rt-14-dev qemu-system-x86 cpio xz-utils \
- podman skopeo umoci zstd libcap2-bin hyperfine containerd curl"
+ podman skopeo umoci zstd libcap2-bin hyperfine containerd curl \
+ slirp4netns"  # rootless: podman 4.3's default rootless network (bench/rootless-start)
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;
 test | all) want="$BUILD $RUN $TEST" ;;

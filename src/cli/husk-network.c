@@ -14,6 +14,7 @@
 #include "cli/husk.h"
 #include "core/json.h"
 #include "core/util.h"
+#include "engine/rootless.h" /* rootless */
 #include "engine/engine.h"
 #include "engine/network.h"
 
@@ -612,6 +613,14 @@ static const struct husk_command network_commands[] = {
 
 int cmd_network(struct husk_ctx *ctx, int argc, char **argv)
 {
+        /* rootless: a bridge, veths and nft rules need root (engine/pasta.h) */
+        if (rootless_active() && argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")) {
+                fprintf(stderr,
+                        "husk: network: networks (bridges, veths, nftables) need root; rootless "
+                        "containers use --network pasta (the default, with -p), none, host or "
+                        "container:NAME\n");
+                return HUSK_EXIT_FAIL;
+        }
         return husk_subcommand(ctx, "network", "a", "Manage networks.", network_commands,
                                ARRAY_SIZE(network_commands), argc, argv);
 }

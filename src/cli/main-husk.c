@@ -12,6 +12,7 @@
 #include "cli/husk.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "engine/rootless.h"
 #include "engine/engine.h"
 
 static const struct husk_command commands[] = {
@@ -154,13 +155,15 @@ int husk_open_store(struct husk_ctx *ctx, struct store **ret, struct error *err)
 
 static char *default_root(bool run)
 {
-        if (geteuid() == 0)
+        /* rootless: also inside the pause process's user namespace, where
+         * commands re-executed by husk run as its root (engine/rootless.h). */
+        if (!rootless_active())
                 return xstrdup(run ? "/run/husk" : "/var/lib/husk");
         const char *x = getenv(run ? "XDG_RUNTIME_DIR" : "XDG_DATA_HOME");
         if (x && *x)
                 return xasprintf("%s/husk", x);
         if (run)
-                return xasprintf("/tmp/husk-run-%u", (unsigned)geteuid());
+                return xasprintf("/tmp/husk-run-%u", (unsigned)rootless_host_uid());
         const char *home = getenv("HOME");
         return xasprintf("%s/.local/share/husk", home && *home ? home : "/tmp");
 }
@@ -270,6 +273,14 @@ int main(int argc, char **argv)
         if (strcmp(name, "help") == 0) {
                 usage(stdout);
                 return 0;
+        }
+        /* rootless: an unprivileged user's commands run inside the user and
+         * mount namespaces of its pause process (engine/rootless.h). */
+        struct error rerr = {0};
+        if (rootless_enter(runroot, &rerr) < 0) {
+                fprintf(stderr, "husk: %s\n", rerr.msg);
+                error_clear(&rerr);
+                return HUSK_EXIT_FAIL;
         }
         for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
                 if (strcmp(commands[i].name, name) == 0) {

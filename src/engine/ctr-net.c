@@ -1,5 +1,7 @@
 /* A container's networks, between the engine and the network library. See ctr-net.h. */
 #include "engine/ctr-net.h"
+#include "engine/pasta.h"    /* rootless */
+#include "engine/rootless.h" /* rootless */
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -50,7 +52,7 @@ static char **strv_of(struct json_object *a)
 }
 
 /* The mode's kinds: an attach to networks, or none of that. */
-enum net_kind { KIND_BRIDGE, KIND_NONE, KIND_HOST, KIND_CONTAINER };
+enum net_kind { KIND_BRIDGE, KIND_NONE, KIND_HOST, KIND_CONTAINER, KIND_PASTA /* rootless */ };
 
 static enum net_kind kind_of(const char *mode)
 {
@@ -60,6 +62,8 @@ static enum net_kind kind_of(const char *mode)
                 return KIND_HOST;
         if (strncmp(mode, "container:", 10) == 0)
                 return KIND_CONTAINER;
+        if (strcmp(mode, "pasta") == 0)
+                return KIND_PASTA;
         return KIND_BRIDGE;
 }
 
@@ -134,10 +138,17 @@ int ctr_net_make(struct engine *e, struct json_object *image_cfg, const struct c
                  struct json_object *doc, struct error *err)
 {
         struct json_object *cfg = jfield(doc, "Config"), *hc = jfield(doc, "HostConfig");
-        const char *want = o->network ? o->network : "bridge";
+        /* rootless: pasta by default; bridges need root (engine/pasta.h) */
+        const char *want = o->network ? o->network : rootless_active() ? "pasta" : "bridge";
         if (!*want)
                 return error_msg(err, -EINVAL, "--network: empty network name");
         enum net_kind kind = kind_of(want);
+        if (kind == KIND_BRIDGE && rootless_active())
+                return error_msg(err, -EINVAL,
+                                 "--network '%s': bridge networks need root; rootless husk "
+                                 "runs containers with --network pasta (the default), none, "
+                                 "host or container:NAME",
+                                 want);
         _cleanup_free_ char *mode = xstrdup(want);
         if (kind == KIND_CONTAINER) {
                 struct ctr other = {0};
@@ -149,10 +160,10 @@ int ctr_net_make(struct engine *e, struct json_object *image_cfg, const struct c
                 ctr_free(&other);
         }
         if (kind != KIND_BRIDGE) {
-                const char *what = o->publish || o->publish_all ? "-p/-P"
-                                   : o->ip                      ? "--ip"
-                                   : o->mac                     ? "--mac-address"
-                                                                : NULL;
+                const char *what = (o->publish || o->publish_all) && kind != KIND_PASTA ? "-p/-P"
+                                   : o->ip                                              ? "--ip"
+                                   : o->mac ? "--mac-address"
+                                            : NULL;
                 if (what)
                         return error_msg(err, -EINVAL,
                                          "%s needs a bridge network, not --network '%s'%s", what,
@@ -352,7 +363,7 @@ int ctr_net_spec(struct engine *e, struct json_object *doc, const char *id, cons
         } else {
                 if ((r = net_write_resolv_conf(resolv, "/etc/resolv.conf", dns, err)) < 0)
                         return r;
-                if (kind == KIND_NONE) {
+                if (kind == KIND_NONE || kind == KIND_PASTA) {
                         const char *hostname = jstr(jfield(doc, "Config"), "Hostname");
                         _cleanup_free_ char *self =
                             xasprintf("127.0.0.1\t%s", hostname ? hostname : "localhost");
@@ -449,6 +460,13 @@ static int attach_one(struct net_ctx *ctx, struct engine *e, const struct ctr *c
 int ctr_net_attach(struct engine *e, const struct ctr *c, struct json_object *doc, pid_t init,
                    struct error *err)
 {
+        if (kind_of(mode_of(doc)) == KIND_PASTA) { /* rootless */
+                _cleanup_free_ struct net_port *ports = NULL;
+                size_t n = 0;
+                doc_ports(doc, &ports, &n);
+                _cleanup_free_ char *run = engine_run_dir(e, c->id);
+                return pasta_start(run, init, ports, n, err);
+        }
         if (kind_of(mode_of(doc)) != KIND_BRIDGE)
                 return 0;
         struct json_object *eps = jfield(jfield(doc, "NetworkingConfig"), "EndpointsConfig");
@@ -479,6 +497,8 @@ int ctr_net_attach(struct engine *e, const struct ctr *c, struct json_object *do
 
 int ctr_net_release(struct engine *e, const char *id, struct error *err)
 {
+        _cleanup_free_ char *pasta_run = engine_run_dir(e, id); /* rootless */
+        pasta_stop(pasta_run);
         _cleanup_net_ struct net_ctx *ctx = NULL;
         int r = net_open(e->root, &ctx, err);
         if (r < 0)
@@ -630,6 +650,9 @@ int ctr_net_disconnect(struct engine *e, const struct ctr *c, const char *net, s
 int ctr_net_ports(struct engine *e, const char *id, struct net_port **ret, size_t *ret_n,
                   struct error *err)
 {
+        _cleanup_free_ char *pasta_run = engine_run_dir(e, id); /* rootless */
+        if (pasta_ports(pasta_run, ret, ret_n))
+                return 0;
         /* speed: ps asks for every container; one network store for them all. */
         int r = e->net_cache ? 0 : net_open(e->root, &e->net_cache, err);
         if (r < 0)

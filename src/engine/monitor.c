@@ -40,6 +40,7 @@
 #include "engine/logdrv.h"
 #include "engine/monloop.h"
 #include "engine/restart.h"
+#include "engine/rootless.h" /* rootless */
 #include "image/image.h"
 #include "image/snapshot.h"
 #include "runtime/container.h"
@@ -172,6 +173,8 @@ static int listen_attach(struct monitor *m, struct error *err)
  * --network none leaves it), from the monitor, which then returns home. */
 static int loopback_up(pid_t init, struct error *err)
 {
+        if (rootless_active()) /* rootless: from a child (engine/rootless.h) */
+                return rootless_loopback_up(init, err);
         char p[64];
         snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)init);
         _cleanup_close_ int target = open(p, O_RDONLY | O_CLOEXEC);

@@ -224,7 +224,8 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
         struct rootfs_ctx rctx = {
             .spec = s,
             .rootfs = c->rootfs,
-            .userns = userns,
+            /* rootless husk: root of a user namespace, no device nodes either */
+            .userns = userns || userns_in_child_namespace(),
             .netns = has_ns(s, CLONE_NEWNET),
             .cgroupns = cgns != NULL,
             .cgroup_dirs = c->cgroup_view_dirs ? c->cgroup_view_dirs : c->cgroup_dirs,
