@@ -27,6 +27,7 @@
 #include "engine/ipc-shm.h"
 #include "engine/ext-runtime.h" /* extruntime */
 #include "engine/restart.h"
+#include "engine/rootless.h"
 #include "engine/volume.h" /* volumes branch */
 #include "image/fsutil.h"
 #include "image/image.h"
@@ -388,7 +389,12 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         snprintf(r_arg, sizeof(r_arg), "%u", rows);
         snprintf(c_arg, sizeof(c_arg), "%u", cols);
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
-        if (!sealed) {
+        /* rootless: a forked monitor keeps the CLI's mm, made non-dumpable by
+         * its setns into the pause process's user namespace, with the host's
+         * namespace as its owner: the container's /proc/PID/ns files would be
+         * out of its reach. An exec inside the namespace fixes both. */
+        bool reexec = sealed || rootless_active();
+        if (!reexec) {
                 dbpath = xstrdup(e->store->db->path);
                 db_close(e->store->db);
                 e->store->db = NULL;
@@ -419,7 +425,7 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 sigset_t none;
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                if (!sealed) { /* monitor-small: as an exec would have left them */
+                if (!reexec) { /* monitor-small: as an exec would have left them */
                         for (int sig = 1; sig < NSIG; sig++)
                                 if (sig != SIGKILL && sig != SIGSTOP)
                                         signal(sig, SIG_DFL);

@@ -141,16 +141,25 @@ static int write_maps(pid_t pid, struct error *err)
         const char *user = pw ? pw->pw_name : NULL;
         struct spec_id_mapping u[2] = {{0, getuid(), 1}}, g[2] = {{0, getgid(), 1}};
         u[1].container_id = g[1].container_id = 1;
+        size_t n = 2;
         int r = subid_range("/etc/subuid", user, getuid(), &u[1].host_id, &u[1].size, err);
-        if (r < 0)
+        if (r == 0)
+                r = subid_range("/etc/subgid", user, getuid(), &g[1].host_id, &g[1].size, err);
+        if (r == -ENOENT) {
+                /* As rootless Podman: without subordinate ids only the user
+                 * itself is mapped (as 0); images whose files have other
+                 * owners then fail to unpack, naming the file. Said once, when
+                 * the namespace is made. */
+                fprintf(stderr, "husk: warning: %s; only uid/gid 0 is mapped\n", err->msg);
+                n = 1;
+        } else if (r < 0) {
                 return r;
-        if ((r = subid_range("/etc/subgid", user, getuid(), &g[1].host_id, &g[1].size, err)) < 0)
-                return r;
+        }
         struct spec s = {0};
         s.linux.uid_mappings = u;
-        s.linux.n_uid_mappings = 2;
+        s.linux.n_uid_mappings = n;
         s.linux.gid_mappings = g;
-        s.linux.n_gid_mappings = 2;
+        s.linux.n_gid_mappings = n;
         return userns_write_maps(&s, pid, err);
 }
 

@@ -15,6 +15,7 @@
 #include "image/fsutil.h"
 #include "image/stream.h"
 #include "image/lib-archive.h"
+#include "runtime/userns.h"
 
 #define WH_PREFIX ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
@@ -416,7 +417,8 @@ static int create_node(struct unpack *u, struct archive *a, struct archive_entry
         }
         case AE_IFCHR:
         case AE_IFBLK:
-                if (!u->root)
+                /* Root of a user namespace (rootless husk) may not mknod either. */
+                if (!u->root || userns_in_child_namespace())
                         return fail(u, -EPERM, raw,
                                     "device node refused: only root may unpack device nodes");
                 r = sys_mknod_at(dfd, base, path, type | perm,

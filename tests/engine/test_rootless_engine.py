@@ -160,7 +160,20 @@ class RootlessHusk:
         return json.loads(r.stdout)[0]
 
     def monitor_pids(self, cid):
-        return [p for p, cmd in procs_with("__monitor " + cid)]
+        """The container's monitor: `husk __monitor ID` while it sets up, then
+        the small husk-monitor it becomes (found as the init's parent)."""
+        pids = [p for p, cmd in procs_with("__monitor " + cid)]
+        r = self("inspect", "-f", "{{.State.Pid}}", cid)
+        init = r.stdout.strip() if r.returncode == 0 else ""
+        if init.isdigit() and int(init) > 0:
+            try:
+                status = Path("/proc/%s/status" % init).read_text()
+                ppid = int(status.split("PPid:")[1].split()[0])
+                if ppid > 1 and ppid not in pids:
+                    pids.append(ppid)
+            except (OSError, IndexError, ValueError):
+                pass
+        return pids
 
 
 @pytest.fixture(scope="module")
