@@ -1,6 +1,9 @@
 """Fixes from the second round of issues 4 and 5: a MAC that follows the address,
 NUL bytes in logs, stdin kept open after `run -d -i`."""
+import subprocess
 import time
+
+import pytest
 
 
 def test_restarted_container_keeps_mac_and_is_reachable_at_once(husk):
@@ -33,3 +36,22 @@ def test_restarted_container_keeps_mac_and_is_reachable_at_once(husk):
     assert husk.out("exec", "c", "cat", "/sys/class/net/eth0/address").strip() == \
         "02:11:22:33:44:55"
     husk.run("rm", "-f", "a", "b", "c")
+
+
+@pytest.mark.parametrize("driver", ["k8s-file", "json-file"])
+def test_logs_keep_nul_bytes(husk, driver):
+    """A NUL the container writes is logged and read back byte for byte (json-file
+    escapes it as \\u0000, as docker)."""
+    husk.run("run", "--name", "z", "--log-driver", driver, "busybox", "sh", "-c",
+             r"printf 'a\0b\n'; printf 'x\0\0y\n' >&2; printf 'p\0'; sleep 0.2; printf 'q\n'")
+    raw = open(husk.inspect("z")["LogPath"], "rb").read()
+    if driver == "json-file":
+        assert b'"log":"a\\u0000b\\n"' in raw, raw
+    else:
+        assert b" stdout F a\0b\n" in raw, raw
+    p = subprocess.run(husk.cmdline("logs", "z"), capture_output=True, env=husk.env,
+                       timeout=30)
+    assert p.returncode == 0, p
+    assert p.stdout == b"a\0b\np\0q\n", p.stdout
+    assert p.stderr == b"x\0\0y\n", p.stderr
+    husk.run("rm", "z")
