@@ -1,5 +1,6 @@
 """Fixes from the second round of issues 4 and 5: a MAC that follows the address,
 NUL bytes in logs, stdin kept open after `run -d -i`."""
+import os
 import subprocess
 import time
 
@@ -55,3 +56,73 @@ def test_logs_keep_nul_bytes(husk, driver):
     assert p.stdout == b"a\0b\np\0q\n", p.stdout
     assert p.stderr == b"x\0\0y\n", p.stderr
     husk.run("rm", "z")
+
+
+def read_line(p, timeout=10):
+    """One line from a Popen's stdout, or an AssertionError after timeout."""
+    import select
+    buf = b""
+    end = time.time() + timeout
+    while not buf.endswith(b"\n"):
+        left = end - time.time()
+        assert left > 0, "no line in time, got %r" % buf
+        if select.select([p.stdout], [], [], left)[0]:
+            c = os.read(p.stdout.fileno(), 1)
+            assert c, "EOF after %r" % buf
+            buf += c
+    return buf
+
+
+def echo_through(husk, args, text, close_stdin=False):
+    """Starts `husk ARGS` with pipes, writes text, returns the first line it
+    prints; closes its stdin first when asked; kills it at the end."""
+    p = husk.popen(*args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.3)
+        p.stdin.write(text)
+        p.stdin.flush()
+        if close_stdin:
+            p.stdin.close()
+        return read_line(p)
+    finally:
+        p.kill()
+        p.wait()
+
+
+def status(husk, name):
+    return husk.inspect(name)["State"]["Status"]
+
+
+def test_run_detached_interactive_keeps_stdin_open(husk):
+    """As docker (StdinOnce false after run -d): `run -d -i` keeps the container's
+    stdin open once the CLI left, and an attach that ends (killed, or its stdin
+    at EOF) does not close it either: the next attach still writes to it."""
+    husk.run("run", "-d", "-i", "--name", "c", "busybox", "cat")
+    time.sleep(0.5)
+    assert status(husk, "c") == "running"
+    assert not husk.inspect("c")["Config"]["StdinOnce"]
+    assert echo_through(husk, ["attach", "c"], b"one\n") == b"one\n"
+    assert echo_through(husk, ["attach", "c"], b"two\n", close_stdin=True) == b"two\n"
+    time.sleep(0.5)
+    assert status(husk, "c") == "running"
+    assert echo_through(husk, ["attach", "c"], b"three\n") == b"three\n"
+    assert status(husk, "c") == "running"
+    husk.run("rm", "-f", "c")
+
+
+def wait_exited(husk, name, timeout=5):
+    husk.wait_for(lambda: status(husk, name) == "exited", timeout=timeout,
+                  what="%s to exit" % name)
+
+
+def test_attached_interactive_closes_stdin_when_its_client_leaves(husk):
+    """As docker (StdinOnce true for run -i and create -i): the attached client
+    leaving, even killed, closes the container's stdin; cat then ends."""
+    assert echo_through(husk, ["run", "-i", "--name", "k", "busybox", "cat"], b"x\n") == b"x\n"
+    wait_exited(husk, "k")
+    husk.run("create", "-i", "--name", "s", "busybox", "cat")
+    assert husk.inspect("s")["Config"]["StdinOnce"]
+    assert echo_through(husk, ["start", "-a", "-i", "s"], b"y\n") == b"y\n"
+    wait_exited(husk, "s")
+    husk.run("rm", "k", "s")
