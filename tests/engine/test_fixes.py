@@ -7,6 +7,7 @@ import time
 import pytest
 
 
+@pytest.mark.asan
 def test_restarted_container_keeps_mac_and_is_reachable_at_once(husk):
     """Without --mac-address the MAC comes from the address (02:42:a.b.c.d, as
     docker): a peer's ARP entry stays right across a restart, so it reaches the
@@ -39,6 +40,7 @@ def test_restarted_container_keeps_mac_and_is_reachable_at_once(husk):
     husk.run("rm", "-f", "a", "b", "c")
 
 
+@pytest.mark.asan
 @pytest.mark.parametrize("driver", ["k8s-file", "json-file"])
 def test_logs_keep_nul_bytes(husk, driver):
     """A NUL the container writes is logged and read back byte for byte (json-file
