@@ -48,9 +48,9 @@ static void print_msgs(struct log_msg *m, size_t from, size_t n, bool timestamps
         for (size_t i = from; i < n; i++) {
                 FILE *f = m[i].is_err ? stderr : stdout;
                 if (timestamps)
-                        fprintf(f, "%s %s\n", m[i].ts, m[i].text);
-                else
-                        fprintf(f, "%s\n", m[i].text);
+                        fprintf(f, "%s ", m[i].ts);
+                fwrite(m[i].text, 1, m[i].len, f); /* byte for byte: NULs too */
+                fputc('\n', f);
         }
         fflush(stdout);
         fflush(stderr);

@@ -546,6 +546,9 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
                 free_owned(owned);
                 return r == -0x1000 ? 0 : -r;
         }
+        /* As docker: -i keeps stdin open; only an attached run -i (or create -i)
+         * closes it when its client leaves. */
+        o.stdin_once = !(run && detach);
         struct error err = {0};
         _cleanup_engine_ struct engine *e = NULL;
         _cleanup_free_ char *id = NULL;
@@ -565,8 +568,8 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
         struct winsize ws = {0};
         if (o.tty && isatty(0))
                 ioctl(0, TIOCGWINSZ, &ws);
-        if (engine_start(e, id, detach ? NULL : &sock, o.interactive, ws.ws_row, ws.ws_col, &err) <
-            0) {
+        if (engine_start(e, id, detach ? NULL : &sock, o.interactive && !detach, ws.ws_row,
+                         ws.ws_col, &err) < 0) {
                 int status = start_failure_status(&err);
                 husk_fail(ctx, &err);
                 return status;

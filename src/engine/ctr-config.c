@@ -324,6 +324,7 @@ int ctr_config_make(struct json_object *image_cfg, const struct ctr_create_opts 
         add(cfg, "AttachStdin", json_object_new_boolean(o->interactive));
         add(cfg, "Tty", json_object_new_boolean(o->tty));
         add(cfg, "OpenStdin", json_object_new_boolean(o->interactive));
+        add(cfg, "StdinOnce", json_object_new_boolean(o->interactive && o->stdin_once));
         add(cfg, "Env", str_array(env));
         add(cfg, "Cmd", cmd ? str_array(cmd) : NULL);
         add(cfg, "Image", json_object_new_string(image_name));

@@ -55,6 +55,7 @@ struct ctr_create_opts {
         int64_t pids_limit; /* 0 = none */
         int64_t nano_cpus;  /* 1e9 per cpu, 0 = none */
         bool interactive, tty, auto_remove;
+        bool stdin_once; /* with interactive: docker's StdinOnce (run -i, create -i; not run -d) */
         /* Networks (engine/ctr-net.h). network: "bridge" (NULL), "none", "host",
          * "container:X" or a network's name; publish: -p specs; publish_all: -P. */
         const char *network, *ip, *mac;

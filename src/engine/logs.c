@@ -22,10 +22,10 @@ void log_msg_free_array(struct log_msg *m, size_t n)
         free(m);
 }
 
-static void emit(struct log_msg **msgs, size_t *n, char *ts, bool is_err, char *text)
+static void emit(struct log_msg **msgs, size_t *n, char *ts, bool is_err, char *text, size_t len)
 {
         *msgs = xrealloc(*msgs, (*n + 1) * sizeof(**msgs));
-        (*msgs)[(*n)++] = (struct log_msg){.ts = ts, .is_err = is_err, .text = text};
+        (*msgs)[(*n)++] = (struct log_msg){.ts = ts, .is_err = is_err, .text = text, .len = len};
 }
 
 /* monitor2: a json-file record, {"log":"text\n","stream":"stdout","time":"..."}; a
@@ -52,12 +52,17 @@ static void json_line(struct log_reader *r, const char *l, size_t len, struct lo
         const char *text = json_object_get_string(jl);
         size_t tlen = (size_t)json_object_get_string_len(jl);
         bool whole = tlen > 0 && text[tlen - 1] == '\n';
-        /* As a k8s-file record, then the same joining of pieces. */
-        _cleanup_free_ char *rec =
-            xasprintf("%s %s %c %.*s", json_object_get_string(jt), stream, whole ? 'F' : 'P',
-                      (int)(whole ? tlen - 1 : tlen), text);
+        /* As a k8s-file record, then the same joining of pieces. The text is
+         * copied by length: a \u0000 in it is a NUL the container wrote. */
+        _cleanup_free_ char *head =
+            xasprintf("%s %s %c ", json_object_get_string(jt), stream, whole ? 'F' : 'P');
+        size_t hlen = strlen(head), blen = whole ? tlen - 1 : tlen;
+        _cleanup_free_ char *rec = xmalloc(hlen + blen + 1);
+        memcpy(rec, head, hlen);
+        memcpy(rec + hlen, text, blen);
+        rec[hlen + blen] = '\0';
         json_object_put(o);
-        line(r, rec, strlen(rec), msgs, n);
+        line(r, rec, hlen + blen, msgs, n);
 }
 
 static void line(struct log_reader *r, const char *l, size_t len, struct log_msg **msgs, size_t *n)
@@ -85,17 +90,16 @@ static void line(struct log_reader *r, const char *l, size_t len, struct log_msg
         const char *text = rest > 1 ? tag + 2 : tag + 1;
         size_t tlen = rest > 1 ? rest - 2 : 0;
         int s = is_err;
-        if (!r->part[s]) {
-                r->part[s] = xstrndup(text, tlen);
+        /* By length, not xstrndup/strlen: the text may hold NULs. */
+        size_t old = r->part[s] ? r->part_len[s] : 0;
+        if (!r->part[s])
                 r->part_ts[s] = xstrndup(l, (size_t)(sp1 - l));
-        } else {
-                size_t old = strlen(r->part[s]);
-                r->part[s] = xrealloc(r->part[s], old + tlen + 1);
-                memcpy(r->part[s] + old, text, tlen);
-                r->part[s][old + tlen] = '\0';
-        }
+        r->part[s] = xrealloc(r->part[s], old + tlen + 1);
+        memcpy(r->part[s] + old, text, tlen);
+        r->part[s][old + tlen] = '\0';
+        r->part_len[s] = old + tlen;
         if (tag[0] == 'F') {
-                emit(msgs, n, r->part_ts[s], is_err, r->part[s]);
+                emit(msgs, n, r->part_ts[s], is_err, r->part[s], r->part_len[s]);
                 r->part[s] = NULL;
                 r->part_ts[s] = NULL;
         }
@@ -122,7 +126,7 @@ void log_reader_flush(struct log_reader *r, struct log_msg **msgs, size_t *n)
 {
         for (int s = 0; s < 2; s++)
                 if (r->part[s]) {
-                        emit(msgs, n, r->part_ts[s], s == 1, r->part[s]);
+                        emit(msgs, n, r->part_ts[s], s == 1, r->part[s], r->part_len[s]);
                         r->part[s] = NULL;
                         r->part_ts[s] = NULL;
                 }

@@ -14,14 +14,16 @@
 struct log_msg {
         char *ts; /* the first piece's timestamp */
         bool is_err;
-        char *text; /* without the newline */
+        char *text; /* without the newline; NUL-terminated but may hold NULs too */
+        size_t len; /* of text */
 };
 void log_msg_free_array(struct log_msg *m, size_t n);
 
 struct log_reader {
         char *pending; /* bytes after the last newline */
         size_t n_pending;
-        char *part[2];    /* P pieces so far, per stream (stdout then stderr) */
+        char *part[2]; /* P pieces so far, per stream (stdout then stderr) */
+        size_t part_len[2];
         char *part_ts[2]; /* their first timestamp */
 };
 /* Feeds bytes; appends whole messages to msgs (n of them). Malformed lines are skipped. */

@@ -152,13 +152,25 @@ void log_sink_write(struct log_sink *s, bool is_err, const char *buf, size_t len
                 const char *nl = memchr(buf, '\n', len);
                 size_t n = nl ? (size_t)(nl - buf) : len;
                 _cleanup_free_ char *rec = NULL;
+                size_t rlen;
                 if (json) {
                         /* The text with its newline, as docker's. */
                         rec = log_json_record(buf, n + !!nl, stream, ts);
+                        rlen = strlen(rec);
                 } else {
-                        rec = xasprintf("%s %s %c %.*s\n", ts, stream, nl ? 'F' : 'P', (int)n, buf);
+                        /* Copied by length, not "%.*s": that stops at a NUL the
+                         * container wrote, and the log must keep it. */
+                        _cleanup_free_ char *head =
+                            xasprintf("%s %s %c ", ts, stream, nl ? 'F' : 'P');
+                        size_t hlen = strlen(head);
+                        rlen = hlen + n + 1;
+                        rec = xmalloc(rlen + 1);
+                        memcpy(rec, head, hlen);
+                        memcpy(rec + hlen, buf, n);
+                        rec[rlen - 1] = '\n';
+                        rec[rlen] = '\0';
                 }
-                put(s, rec, strlen(rec));
+                put(s, rec, rlen);
                 if (!nl)
                         break;
                 buf += n + 1;

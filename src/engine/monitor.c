@@ -306,6 +306,11 @@ static int setup(struct monitor *m, struct error *err)
         if (json_object_object_get_ex(doc, "Config", &cfg) &&
             json_object_object_get_ex(cfg, "Tty", &v))
                 m->tty = json_object_get_boolean(v);
+        /* Containers made before StdinOnce was recorded had it always. */
+        m->stdin_once = true;
+        if (json_object_object_get_ex(doc, "Config", &cfg) &&
+            json_object_object_get_ex(cfg, "StdinOnce", &v))
+                m->stdin_once = json_object_get_boolean(v);
         if ((r = mkdirs(m, err)) < 0 || (r = mount_root(m, err)) < 0 ||
             (r = write_bundle(m, doc, err)) < 0 || (r = listen_attach(m, err)) < 0)
                 return r;

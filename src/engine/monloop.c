@@ -199,7 +199,7 @@ static void client_input(struct monloop *l, size_t i)
                 cl->reading = false;
                 /* A terminal has no EOF (^D is a byte): a client leaving it
                  * (detach keys, attach ended) keeps it open for the next. */
-                if (cl->stdin_client && l->in_fd >= 0 && !l->tty) {
+                if (cl->stdin_client && l->stdin_once && l->in_fd >= 0 && !l->tty) {
                         close(l->in_fd);
                         l->in_fd = -1;
                 }
@@ -367,6 +367,7 @@ void monloop_save(struct monloop *l, char ***argv)
                 keep(fds[i].fd);
         }
         a = push(a, xasprintf("tty=%d", l->tty));
+        a = push(a, xasprintf("stdinonce=%d", l->stdin_once));
         a = push(a, xasprintf("init=%d", (int)l->init));
         if (l->exited)
                 a = push(a, xasprintf("status=%d", l->status));
@@ -450,6 +451,11 @@ int monloop_load_word(struct monloop *l, const char *word, struct error *err)
         if (KEY("tty")) {
                 r = load_int("tty", v, 0, &n, err);
                 l->tty = n;
+                return r;
+        }
+        if (KEY("stdinonce")) {
+                r = load_int("stdinonce", v, 0, &n, err);
+                l->stdin_once = n;
                 return r;
         }
         if (KEY("init")) {

@@ -38,6 +38,10 @@ struct monloop {
         int listen_fd, sig_fd;
         int pty; /* the pty master with Tty, -1 without */
         bool tty;
+        /* docker's StdinOnce: a stdin client leaving closes the container's
+         * stdin (run -i, create -i); false after run -d -i, where it stays
+         * open for the next attach. */
+        bool stdin_once;
         pid_t init;
         int status; /* exit code (128+N for signal N) once exited */
         bool exited;

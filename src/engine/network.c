@@ -249,18 +249,31 @@ static char *join_lines(char *const *v)
         return TAKE_PTR(s);
 }
 
-/* Records the attachment (address, veth name, ports) in one transaction. */
+/* Records the attachment (address, MAC, veth name, ports) in one transaction.
+ * Without --mac-address the MAC comes from the address, as docker's 02:42:a.b.c.d:
+ * a container restarted with its address keeps its MAC, so the ARP entries its
+ * peers hold stay right instead of pointing at the old random one for a minute. */
 static int attachment_record(struct net_ctx *ctx, const struct network *net,
                              const struct net_attach_opts *o, struct net_port *ports,
-                             struct net_attachment *a, struct error *err)
+                             struct net_attachment *a, uint8_t mac[6], struct error *err)
 {
         int r = db_begin(ctx->db, err);
         if (r < 0)
                 return r;
-        struct in_addr addr;
+        struct in_addr addr = {0};
         r = address_pick(ctx, net, o->ip, &addr, err);
         char ip[16];
         net_ntoa(addr, ip);
+        if (r == 0 && !o->mac) {
+                uint32_t h = ntohl(addr.s_addr);
+                mac[0] = 0x02; /* unicast, locally administered */
+                mac[1] = 0x42;
+                for (int i = 0; i < 4; i++)
+                        mac[2 + i] = (uint8_t)(h >> (24 - 8 * i));
+        }
+        free(a->mac);
+        a->mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+                           mac[5]);
         _cleanup_free_ char *extra = join_lines(o->extra_hosts);
         _cleanup_free_ char *aliases = o->aliases ? strv_join(o->aliases, " ") : NULL; /* gaps */
         _cleanup_free_ char *now = xasprintf("%lld", (long long)time(NULL));
@@ -427,15 +440,11 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         unsigned mtu = o->mtu ? o->mtu : 1500;
         if (mtu < 68 || mtu > 65535)
                 return error_msg(err, -EINVAL, "invalid MTU %u: expected 68 to 65535", mtu);
-        uint8_t mac[6];
+        uint8_t mac[6] = {0};
         if (o->mac) {
                 r = parse_mac(o->mac, mac, err);
                 if (r < 0)
                         return r;
-        } else {
-                if (getrandom(mac, 6, 0) != 6)
-                        abort();
-                mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
         }
         r = net_lock(ctx, err);
         if (r < 0)
@@ -468,8 +477,6 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         char gw[16], hex[9];
         net_ntoa(net->gateway, gw);
         a->gateway = xstrdup(gw);
-        a->mac = xasprintf("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-                           mac[5]);
         if (getrandom(hex, 4, 0) != 4)
                 abort();
         unsigned char *hb = (unsigned char *)hex;
@@ -481,7 +488,7 @@ int net_attach(struct net_ctx *ctx, int netns_fd, const char *netns_shown, const
         a->n_ports = o->n_ports;
 
         explain_note("attach network '%s' (bridge %s) to %s", net->name, net->bridge, netns_shown);
-        r = attachment_record(ctx, net, o, a->ports, a, err);
+        r = attachment_record(ctx, net, o, a->ports, a, mac, err);
         if (r < 0) {
                 struct error e2;
                 (void)reconcile(ctx, true, &e2);
