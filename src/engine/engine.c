@@ -432,7 +432,8 @@ static void monitor_child(struct spawn *s)
 /* speed2: the middle process of the double fork shares the CLI's memory
  * (CLONE_VM | CLONE_VFORK, the CLI waits): it forks the monitor and exits.
  * A plain fork copied the CLI's page tables twice and tore one copy down
- * again on the middle's exit, ~1-2 ms of a start. The monitor runs on the
+ * again on the middle's exit (3-7 ms of CPU per start here, docs/engine.md
+ * "The monitor's middle process"). The monitor runs on the
  * stack this process was given (a copy of it, in its own memory). */
 static int spawn_middle(void *arg)
 {
