@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -374,6 +376,111 @@ static const char *self_exe(char *buf, size_t len)
         return buf;
 }
 
+/* What the monitor's child side needs, shared with the vfork'd middle
+ * process (speed2). */
+struct spawn {
+        struct engine *e;
+        const char *id, *exe;
+        int sock;
+        unsigned rows, cols;
+        bool sealed;
+        bool reexec;    /* sealed or rootless: the monitor is exec'd */
+        int fork_errno; /* set by the middle process: fork() failed */
+};
+
+/* The monitor itself, in the grandchild: never returns. */
+static void monitor_child(struct spawn *s)
+{
+        char r_arg[16], c_arg[16];
+        snprintf(r_arg, sizeof(r_arg), "%u", s->rows);
+        snprintf(c_arg, sizeof(c_arg), "%u", s->cols);
+        setsid();
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+                dup2(null, 0);
+                dup2(null, 1);
+                dup2(null, 2);
+                if (null > 2)
+                        close(null);
+        }
+        if (dup2(s->sock, 3) < 0)
+                _exit(127);
+        /* Nothing else of the CLI's reaches the monitor. */
+        close_range(4, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        if (!s->reexec) { /* monitor-small: as an exec would have left them */
+                for (int sig = 1; sig < NSIG; sig++)
+                        if (sig != SIGKILL && sig != SIGSTOP)
+                                signal(sig, SIG_DFL);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                _exit(monitor_main(s->e->root, s->e->runroot, s->id, 3, s->rows, s->cols));
+        }
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
+        char *argv[] = {"husk",        "--root",    s->e->root,    "--runroot",
+                        s->e->runroot, "__monitor", (char *)s->id, "3",
+                        r_arg,         c_arg,       NULL,          NULL};
+        if (explain_on()) {
+                memmove(argv + 2, argv + 1, 10 * sizeof(char *));
+                argv[1] = "--explain";
+        }
+        if (s->sealed) /* runflags: joining a pid namespace needs a sealed copy */
+                sealed_reexec(argv);
+        execv(s->exe, argv);
+        _exit(127);
+}
+
+/* speed2: the middle process of the double fork shares the CLI's memory
+ * (CLONE_VM | CLONE_VFORK, the CLI waits): it forks the monitor and exits.
+ * A plain fork copied the CLI's page tables twice and tore one copy down
+ * again on the middle's exit (3-7 ms of CPU per start here, docs/engine.md
+ * "The monitor's middle process"). The monitor runs on the
+ * stack this process was given (a copy of it, in its own memory). */
+static int spawn_middle(void *arg)
+{
+        struct spawn *s = arg;
+        pid_t p = fork();
+        if (p == 0)
+                monitor_child(s);
+        if (p < 0)
+                s->fork_errno = errno;
+        _exit(0);
+}
+
+/* The monitor's stack: as big as a main thread's default, faulted in as
+ * used, a guard page below. */
+#define MONITOR_STACK (8u << 20)
+
+static pid_t clone_middle(struct spawn *s)
+{
+#if defined(__SANITIZE_ADDRESS__)
+        /* ASan does not follow a process onto a stack it did not see made. */
+        pid_t child = fork();
+        if (child == 0)
+                spawn_middle(s);
+        return child;
+#else
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        char *stk = mmap(NULL, MONITOR_STACK + page, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+        if (stk == MAP_FAILED)
+                return -1;
+        mprotect(stk, page, PROT_NONE);
+        /* No handler of the CLI's may run in the middle process, on shared memory. */
+        sigset_t all, old;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, &old);
+        pid_t child =
+            clone(spawn_middle, stk + page + MONITOR_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+        int saved = errno;
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        munmap(stk, MONITOR_STACK + page);
+        errno = saved;
+        return child;
+#endif
+}
+
 /* Forks the monitor, detached (double fork, setsid, its own session). The
  * child runs monitor_main() as it is, without an exec (monitor-small: the
  * dynamic loader costs more than the rest of a start); only a monitor that
@@ -383,72 +490,41 @@ static const char *self_exe(char *buf, size_t len)
 static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned rows, unsigned cols,
                          struct error *err)
 {
-        char exe[PATH_MAX], r_arg[16], c_arg[16];
+        char exe[PATH_MAX];
         self_exe(exe, sizeof(exe));
-        bool sealed = runflags_joins_pid_ns(e, id); /* runflags: --pid host|container:X */
-        snprintf(r_arg, sizeof(r_arg), "%u", rows);
-        snprintf(c_arg, sizeof(c_arg), "%u", cols);
-        _cleanup_free_ char *dbpath = NULL; /* monitor-small */
+        struct spawn s = {.e = e, .id = id, .exe = exe, .sock = sock, .rows = rows, .cols = cols};
+        s.sealed = runflags_joins_pid_ns(e, id); /* runflags: --pid host|container:X */
         /* rootless: a forked monitor keeps the CLI's mm, made non-dumpable by
          * its setns into the pause process's user namespace, with the host's
          * namespace as its owner: the container's /proc/PID/ns files would be
          * out of its reach. An exec inside the namespace fixes both. */
-        bool reexec = sealed || rootless_active();
-        if (!reexec) {
+        s.reexec = s.sealed || rootless_active();
+        _cleanup_free_ char *dbpath = NULL; /* monitor-small */
+        if (!s.reexec) {
                 dbpath = xstrdup(e->store->db->path);
                 db_close(e->store->db);
                 e->store->db = NULL;
         }
-        pid_t child = fork();
+        int r = 0;
+        pid_t child = clone_middle(&s);
         if (child < 0) {
-                int r = error_sys(err, -errno, "fork the monitor");
-                if (dbpath && db_open(dbpath, &e->store->db, err) < 0)
+                r = error_sys(err, -errno, "fork the monitor");
+        } else {
+                int st;
+                while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+                        ;
+                if (s.fork_errno)
+                        r = error_sys(err, -s.fork_errno, "fork the monitor");
+        }
+        if (dbpath) { /* monitor-small */
+                struct error dberr = {0};
+                int q = db_open(dbpath, &e->store->db, r < 0 ? &dberr : err);
+                if (q < 0 && r < 0)
                         abort(); /* the store can't go on without it */
-                return r;
+                if (q < 0)
+                        return q;
         }
-        if (child == 0) {
-                if (fork() != 0)
-                        _exit(0);
-                setsid();
-                int null = open("/dev/null", O_RDWR);
-                if (null >= 0) {
-                        dup2(null, 0);
-                        dup2(null, 1);
-                        dup2(null, 2);
-                        if (null > 2)
-                                close(null);
-                }
-                if (dup2(sock, 3) < 0)
-                        _exit(127);
-                /* Nothing else of the CLI's reaches the monitor. */
-                close_range(4, ~0U, 0);
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                if (!reexec) { /* monitor-small: as an exec would have left them */
-                        for (int sig = 1; sig < NSIG; sig++)
-                                if (sig != SIGKILL && sig != SIGSTOP)
-                                        signal(sig, SIG_DFL);
-                        _exit(monitor_main(e->root, e->runroot, id, 3, rows, cols));
-                }
-                /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
-                char *argv[] = {"husk",     "--root", e->root, "--runroot", e->runroot, "__monitor",
-                                (char *)id, "3",      r_arg,   c_arg,       NULL,       NULL};
-                if (explain_on()) {
-                        memmove(argv + 2, argv + 1, 10 * sizeof(char *));
-                        argv[1] = "--explain";
-                }
-                if (sealed) /* runflags: joining a pid namespace needs a sealed copy */
-                        sealed_reexec(argv);
-                execv(exe, argv);
-                _exit(127);
-        }
-        int st;
-        while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-                ;
-        if (dbpath) /* monitor-small */
-                return db_open(dbpath, &e->store->db, err);
-        return 0;
+        return r;
 }
 
 int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdin, unsigned rows,
