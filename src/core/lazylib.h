@@ -14,6 +14,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct error;
 
@@ -42,3 +43,26 @@ void lazylib_require(struct lazylib *l);
 #define LAZYLIB_TABLE(lib, tab)                                                                    \
         (__atomic_load_n(&(lib).loaded, __ATOMIC_ACQUIRE) ? (void)0 : lazylib_require(&(lib)),     \
          &(tab))
+
+/* In lib-X.c: the names, the typed table lib_X_fns, the struct lazylib lib_X
+ * and lib_X_need() of one library, whose functions FNS (the X-macro of its
+ * lib-X.h) lists in table order. The table is a struct of function pointers,
+ * one per name, filled from dlsym's addresses as they come. */
+#define LAZYLIB_NAME_(f) #f,
+#define LAZYLIB_DEFINE(x, FNS, soname_, what_)                                                     \
+        static const char *const x##_names[] = {FNS(LAZYLIB_NAME_)};                               \
+        struct lib_##x##_fns lib_##x##_fns;                                                        \
+        static void x##_fill(void *const *addrs)                                                   \
+        {                                                                                          \
+                _Static_assert(sizeof(lib_##x##_fns) == sizeof(x##_names), "a pointer a name");    \
+                memcpy(&lib_##x##_fns, addrs, sizeof(lib_##x##_fns));                              \
+        }                                                                                          \
+        struct lazylib lib_##x = {.soname = soname_,                                               \
+                                  .what = what_,                                                   \
+                                  .names = x##_names,                                              \
+                                  .n = sizeof(x##_names) / sizeof(x##_names[0]),                   \
+                                  .fill = x##_fill};                                               \
+        int lib_##x##_need(struct error *err)                                                      \
+        {                                                                                          \
+                return lazylib_load(&lib_##x, err);                                                \
+        }
