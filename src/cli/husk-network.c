@@ -565,7 +565,10 @@ static int cmd_network_detach(struct husk_ctx *ctx, int argc, char **argv)
         return 0;
 }
 
-static int cmd_network_reconcile(struct husk_ctx *ctx, int argc, char **argv)
+/* A hidden maintenance subcommand without arguments: open the network store
+ * and run FN on it. */
+static int network_maint(struct husk_ctx *ctx, int argc,
+                         int (*fn)(struct net_ctx *, struct error *))
 {
         if (argc != 1)
                 return husk_usage_error(ctx, "takes no arguments");
@@ -574,25 +577,21 @@ static int cmd_network_reconcile(struct husk_ctx *ctx, int argc, char **argv)
         if (r)
                 return r;
         struct error err = {0};
-        if (net_reconcile(net, &err) < 0)
+        if (fn(net, &err) < 0)
                 return husk_fail(ctx, &err);
         return 0;
+}
+
+static int cmd_network_reconcile(struct husk_ctx *ctx, int argc, char **argv)
+{
+        return network_maint(ctx, argc, net_reconcile);
 }
 
 /* speed: husk network _down: bridges stay up while their network exists;
  * this takes the idle ones (and their rules) down, for tests and uninstall. */
 static int cmd_network_down(struct husk_ctx *ctx, int argc, char **argv)
 {
-        if (argc != 1)
-                return husk_usage_error(ctx, "takes no arguments");
-        _cleanup_net_ struct net_ctx *net = NULL;
-        int r = open_net(ctx, &net);
-        if (r)
-                return r;
-        struct error err = {0};
-        if (net_down(net, &err) < 0)
-                return husk_fail(ctx, &err);
-        return 0;
+        return network_maint(ctx, argc, net_down);
 }
 
 static const struct husk_command network_commands[] = {
