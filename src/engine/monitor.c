@@ -576,6 +576,15 @@ static void monitor_signals(void)
         prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
+/* What a monitor knows of its container once it holds it: --rm, its dirs. */
+static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
+{
+        m->auto_remove = wants_auto_remove(&m->c);
+        m->dir = engine_ctr_dir(e, id);
+        m->run = engine_run_dir(e, id);
+        m->rootfs = xasprintf("%s/rootfs", m->dir);
+}
+
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
                  unsigned cols)
 {
@@ -611,10 +620,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 monitor_free(&m);
                 return 1;
         }
-        m.auto_remove = wants_auto_remove(&m.c);
-        m.dir = engine_ctr_dir(e, id);
-        m.run = engine_run_dir(e, id);
-        m.rootfs = xasprintf("%s/rootfs", m.dir);
+        monitor_paths(&m, e, id);
         m.rows = rows;
         m.cols = cols;
         r = setup(&m, &err);
@@ -667,10 +673,7 @@ int monitor_resume(const char *root, const char *runroot, const char *id, int ar
                 monitor_free(&m);
                 return 1;
         }
-        m.auto_remove = wants_auto_remove(&m.c);
-        m.dir = engine_ctr_dir(e, id);
-        m.run = engine_run_dir(e, id);
-        m.rootfs = xasprintf("%s/rootfs", m.dir);
+        monitor_paths(&m, e, id);
         r = serve(&m, false, &err);
         monitor_free(&m);
         return r < 0 ? 1 : 0;
