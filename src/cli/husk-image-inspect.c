@@ -143,22 +143,7 @@ int cmd_image_inspect(struct husk_ctx *ctx, int argc, char **argv)
                 image_free(&img);
                 json_object_array_add(all, doc);
         }
-        size_t n = json_object_array_length(all);
-        if (!format || strcmp(format, "json") == 0) {
-                if (n || !status)
-                        printf("%s\n", json_object_to_json_string_ext(
-                                           all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
-                return status;
-        }
-        struct json_object **rows = xzalloc((n + 1) * sizeof(*rows));
-        for (size_t i = 0; i < n; i++)
-                rows[i] = json_object_array_get_idx(all, i);
-        int r = format_print(stdout, format, "{{json .}}", NULL, rows, n, &err);
-        free(rows);
-        if (r < 0)
-                return husk_fail(ctx, &err);
-        return status;
+        return husk_print_inspect(ctx, all, format, status);
 }
 
 static const struct fmt_header history_headers[] = {

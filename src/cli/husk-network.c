@@ -267,25 +267,7 @@ static int cmd_network_inspect(struct husk_ctx *ctx, int argc, char **argv)
                 }
                 json_object_array_add(all, o);
         }
-        if (format && *format) {
-                struct tmpl *t = NULL;
-                if (tmpl_parse(format, &t, &err) < 0)
-                        return husk_fail(ctx, &err);
-                for (size_t i = 0; i < json_object_array_length(all); i++) {
-                        _cleanup_free_ char *s = NULL;
-                        if (tmpl_render(t, json_object_array_get_idx(all, i), &s, &err) < 0) {
-                                tmpl_free(t);
-                                return husk_fail(ctx, &err);
-                        }
-                        printf("%s\n", s);
-                }
-                tmpl_free(t);
-        } else {
-                printf("%s\n", json_object_to_json_string_ext(
-                                   all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                            JSON_C_TO_STRING_NOSLASHESCAPE));
-        }
-        return status;
+        return husk_print_inspect(ctx, all, format, status);
 }
 
 /* A network in use: the error names its containers as the user knows them. */

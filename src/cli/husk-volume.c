@@ -283,40 +283,6 @@ static int cmd_volume_ls(struct husk_ctx *ctx, int argc, char **argv)
         return r < 0 ? husk_fail(ctx, &err) : 0;
 }
 
-static int volume_inspect_each(struct husk_ctx *ctx, struct engine *e, struct tmpl *t, int argc,
-                               char **argv)
-{
-        struct error err = {0};
-        int r;
-        _cleanup_json_ struct json_object *all = json_object_new_array();
-        int status = 0;
-        for (int i = optind; i < argc; i++) {
-                struct volume v = {0};
-                if (volume_get(e, argv[i], &v, &err) < 0) {
-                        status = husk_fail(ctx, &err);
-                        error_clear(&err);
-                        continue;
-                }
-                struct json_object *o = volume_json(e, &v, false);
-                volume_free(&v);
-                if (t) {
-                        _cleanup_free_ char *out = NULL;
-                        r = tmpl_render(t, o, &out, &err);
-                        json_object_put(o);
-                        if (r < 0)
-                                return husk_fail(ctx, &err);
-                        printf("%s\n", out);
-                } else {
-                        json_object_array_add(all, o);
-                }
-        }
-        if (!t)
-                printf("%s\n", json_object_to_json_string_ext(
-                                   all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                            JSON_C_TO_STRING_NOSLASHESCAPE));
-        return status;
-}
-
 static int cmd_volume_inspect(struct husk_ctx *ctx, int argc, char **argv)
 {
         const char *format = NULL;
@@ -332,14 +298,20 @@ static int cmd_volume_inspect(struct husk_ctx *ctx, int argc, char **argv)
         int r = open_engine(ctx, &e);
         if (r)
                 return r;
-        struct tmpl *t = NULL;
+        _cleanup_json_ struct json_object *all = json_object_new_array();
+        int status = 0;
         struct error err = {0};
-        if (format && tmpl_parse(format, &t, &err) < 0)
-                return husk_fail(ctx, &err);
-        int status = volume_inspect_each(ctx, e, t, argc, argv);
-        if (t)
-                tmpl_free(t);
-        return status;
+        for (int i = optind; i < argc; i++) {
+                struct volume v = {0};
+                if (volume_get(e, argv[i], &v, &err) < 0) {
+                        status = husk_fail(ctx, &err);
+                        error_clear(&err);
+                        continue;
+                }
+                json_object_array_add(all, volume_json(e, &v, false));
+                volume_free(&v);
+        }
+        return husk_print_inspect(ctx, all, format, status);
 }
 static int cmd_volume_rm(struct husk_ctx *ctx, int argc, char **argv)
 {

@@ -43,6 +43,12 @@ int husk_bad_option(struct husk_ctx *ctx);
  * else the exit status (help printed, or a usage error). */
 int husk_inspect_args(struct husk_ctx *ctx, int argc, char **argv, const char *optstring,
                       const char *help, const char *what, const char **ret_format);
+/* Prints what an inspect command gathered: ALL (a JSON array) as docker does,
+ * pretty JSON, or each element through FORMAT (a Go template, "json" or
+ * "table"); STATUS, the exit status so far, or the template's error. */
+struct json_object;
+int husk_print_inspect(struct husk_ctx *ctx, struct json_object *all, const char *format,
+                       int status);
 /* Runs "husk GROUP SUB ARGS": finds SUB in cmds (entries without a summary
  * are aliases, left out of the help), names it "GROUP SUB" in messages, and
  * calls it with argv[0] = "husk GROUP SUB". `what` is the help's one-line

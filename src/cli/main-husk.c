@@ -1,6 +1,7 @@
 /* husk: the engine's command line. Global options come before the command. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli/format.h"
 #include "cli/husk.h"
 #include "core/sys.h"
 #include "core/util.h"
@@ -115,6 +117,28 @@ int husk_inspect_args(struct husk_ctx *ctx, int argc, char **argv, const char *o
         if (optind >= argc)
                 return husk_usage_error(ctx, "want at least one %s", what);
         return -1;
+}
+
+int husk_print_inspect(struct husk_ctx *ctx, struct json_object *all, const char *format,
+                       int status)
+{
+        size_t n = json_object_array_length(all);
+        if (!format || strcmp(format, "json") == 0) {
+                if (n || !status)
+                        printf("%s\n", json_object_to_json_string_ext(
+                                           all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+                return status;
+        }
+        struct json_object **rows = xzalloc((n + 1) * sizeof(*rows));
+        for (size_t i = 0; i < n; i++)
+                rows[i] = json_object_array_get_idx(all, i);
+        struct error err = {0};
+        int r = format_print(stdout, format, "{{json .}}", NULL, rows, n, &err);
+        free(rows);
+        if (r < 0)
+                return husk_fail(ctx, &err);
+        return status;
 }
 
 int husk_subcommand(struct husk_ctx *ctx, const char *group, const char *article, const char *what,
