@@ -128,36 +128,13 @@ static const char *ns_prefix(struct nl *nl, char *buf, size_t len)
         return buf;
 }
 
-/* Sends r and waits for its ack. Returns 0 or the kernel's negative errno. */
-static int nl_talk(struct nl *nl, struct nlreq *r)
+/* Sends r and reads the answer: fn (if any) gets every message of it that is
+ * not an error or the end; a negative return of fn ends with that error, a
+ * positive one ends with that value. Returns 0 at the ack or the end of a
+ * dump, or the kernel's negative errno. */
+static int nl_exchange(struct nl *nl, struct nlreq *r, int (*fn)(struct nlmsghdr *h, void *u),
+                       void *u)
 {
-        r->h.nlmsg_seq = ++nl->seq;
-        if (send(nl->fd, r->buf, r->h.nlmsg_len, 0) < 0)
-                return -errno;
-        char buf[8192];
-        for (;;) {
-                ssize_t n = recv(nl->fd, buf, sizeof(buf), 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-                     h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != nl->seq)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_ERROR) {
-                                struct nlmsgerr *e = NLMSG_DATA(h);
-                                return e->error;
-                        }
-                }
-        }
-}
-
-/* Dumps with request r; calls fn for every message of the answer. */
-static int nl_dump(struct nl *nl, struct nlreq *r, int (*fn)(struct nlmsghdr *h, void *u), void *u)
-{
-        r->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
         r->h.nlmsg_seq = ++nl->seq;
         if (send(nl->fd, r->buf, r->h.nlmsg_len, 0) < 0)
                 return -errno;
@@ -180,17 +157,32 @@ static int nl_dump(struct nl *nl, struct nlreq *r, int (*fn)(struct nlmsghdr *h,
                                 continue;
                         if (h->nlmsg_type == NLMSG_DONE)
                                 return 0;
-                        if (h->nlmsg_type == NLMSG_ERROR) {
-                                struct nlmsgerr *e = NLMSG_DATA(h);
-                                if (e->error)
-                                        return e->error;
-                                continue;
-                        }
-                        int r2 = fn(h, u);
-                        if (r2 < 0)
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+                        int r2 = fn ? fn(h, u) : 0;
+                        if (r2 != 0)
                                 return r2;
                 }
         }
+}
+
+/* Sends r and waits for its ack. Returns 0 or the kernel's negative errno. */
+static int nl_talk(struct nl *nl, struct nlreq *r)
+{
+        return nl_exchange(nl, r, NULL, NULL);
+}
+
+/* Dumps with request r; calls fn for every message of the answer. */
+static int nl_dump(struct nl *nl, struct nlreq *r, int (*fn)(struct nlmsghdr *h, void *u), void *u)
+{
+        r->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        return nl_exchange(nl, r, fn, u);
+}
+
+static int link_index_of(struct nlmsghdr *h, void *u)
+{
+        (void)u;
+        return h->nlmsg_type == RTM_NEWLINK ? ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index : 0;
 }
 
 int nl_link_index(struct nl *nl, const char *name)
@@ -202,31 +194,8 @@ int nl_link_index(struct nl *nl, const char *name)
         req_init(&r, RTM_GETLINK, 0, &ifi, sizeof(ifi));
         r.h.nlmsg_flags = NLM_F_REQUEST; /* the answer is the link itself */
         attr_str(&r, IFLA_IFNAME, name);
-        r.h.nlmsg_seq = ++nl->seq;
-        if (send(nl->fd, r.buf, r.h.nlmsg_len, 0) < 0)
-                return -errno;
-        char buf[16384];
-        for (;;) {
-                ssize_t n = recv(nl->fd, buf, sizeof(buf), 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-                     h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != nl->seq)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_ERROR) {
-                                struct nlmsgerr *e = NLMSG_DATA(h);
-                                return e->error ? e->error : -EPROTO;
-                        }
-                        if (h->nlmsg_type == RTM_NEWLINK) {
-                                struct ifinfomsg *got = NLMSG_DATA(h);
-                                return got->ifi_index;
-                        }
-                }
-        }
+        int idx = nl_exchange(nl, &r, link_index_of, NULL);
+        return idx == 0 ? -EPROTO : idx;
 }
 
 static int need_index(struct nl *nl, const char *name, struct error *err)
