@@ -568,6 +568,7 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
         struct winsize ws = {0};
         if (o.tty && isatty(0))
                 ioctl(0, TIOCGWINSZ, &ws);
+        e->done_after_start = detach; /* startproto */
         if (engine_start(e, id, detach ? NULL : &sock, o.interactive && !detach, ws.ws_row,
                          ws.ws_col, &err) < 0) {
                 int status = start_failure_status(&err);

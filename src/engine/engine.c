@@ -385,6 +385,7 @@ struct spawn {
         unsigned rows, cols;
         bool sealed;
         bool reexec;    /* sealed or rootless: the monitor is exec'd */
+        bool shared;    /* startproto: runs in the CLI's memory until it execs husk-monitor */
         int fork_errno; /* set by the middle process: fork() failed */
 };
 
@@ -414,7 +415,8 @@ static void monitor_child(struct spawn *s)
                         if (sig != SIGKILL && sig != SIGSTOP)
                                 signal(sig, SIG_DFL);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                _exit(monitor_main(s->e->root, s->e->runroot, s->id, 3, s->rows, s->cols));
+                _exit(
+                    monitor_main(s->e->root, s->e->runroot, s->id, 3, s->rows, s->cols, s->shared));
         }
         sigprocmask(SIG_SETMASK, &none, NULL);
         /* With --explain the monitor sends its explanations to the CLI (stderr frames). */
@@ -448,6 +450,17 @@ static int spawn_middle(void *arg)
         _exit(0);
 }
 
+/* startproto: the monitor itself as a CLONE_VM | CLONE_VFORK child: it
+ * sets the container up in the CLI's memory while the CLI waits (no copy
+ * of the CLI's page tables, no copy-on-write fault for what either writes)
+ * and execve's husk-monitor once the container runs, which lets the CLI go
+ * on (docs/engine.md "The monitor in the CLI's memory"). */
+static int spawn_shared(void *arg)
+{
+        monitor_child(arg);
+        _exit(127);
+}
+
 /* The monitor's stack: as big as a main thread's default, faulted in as
  * used, a guard page below. */
 #define MONITOR_STACK (8u << 20)
@@ -456,6 +469,7 @@ static pid_t clone_middle(struct spawn *s)
 {
 #if defined(__SANITIZE_ADDRESS__)
         /* ASan does not follow a process onto a stack it did not see made. */
+        s->shared = false;
         pid_t child = fork();
         if (child == 0)
                 spawn_middle(s);
@@ -471,8 +485,8 @@ static pid_t clone_middle(struct spawn *s)
         sigset_t all, old;
         sigfillset(&all);
         sigprocmask(SIG_SETMASK, &all, &old);
-        pid_t child =
-            clone(spawn_middle, stk + page + MONITOR_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, s);
+        pid_t child = clone(s->shared ? spawn_shared : spawn_middle, stk + page + MONITOR_STACK,
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, s);
         int saved = errno;
         sigprocmask(SIG_SETMASK, &old, NULL);
         munmap(stk, MONITOR_STACK + page);
@@ -488,7 +502,7 @@ static pid_t clone_middle(struct spawn *s)
  * CLI's crosses: its database connection is closed around the fork (the
  * child opens its own), its fds above 3 are closed, signals reset. */
 static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned rows, unsigned cols,
-                         struct error *err)
+                         bool detached, struct error *err)
 {
         char exe[PATH_MAX];
         self_exe(exe, sizeof(exe));
@@ -499,6 +513,11 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
          * namespace as its owner: the container's /proc/PID/ns files would be
          * out of its reach. An exec inside the namespace fixes both. */
         s.reexec = s.sealed || rootless_active();
+        /* startproto: only for a detached start (an attached one keeps the
+         * whole monitor, which records the exit without an exec); --explain's
+         * frames could fill the socket while the CLI can't read them: that,
+         * like the exec'd kinds, takes the fork. */
+        s.shared = detached && !s.reexec && !explain_on() && monitor_small_available();
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
         if (!s.reexec) {
                 dbpath = xstrdup(e->store->db->path);
@@ -506,9 +525,14 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 e->store->db = NULL;
         }
         int r = 0;
+        fflush(stdout); /* startproto: nothing of ours in a buffer the monitor shares */
         pid_t child = clone_middle(&s);
         if (child < 0) {
                 r = error_sys(err, -errno, "fork the monitor");
+        } else if (s.shared) {
+                /* The monitor itself, now in its own memory (husk-monitor), or
+                 * gone after reporting why on the socket: reparented to init
+                 * (or a subreaper) when we exit; never waited for here. */
         } else {
                 int st;
                 while (waitpid(child, &st, 0) < 0 && errno == EINTR)
@@ -516,7 +540,9 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 if (s.fork_errno)
                         r = error_sys(err, -s.fork_errno, "fork the monitor");
         }
-        if (dbpath) { /* monitor-small */
+        if (dbpath && r == 0 && e->done_after_start)
+                return 0; /* startproto: nobody needs it again */
+        if (dbpath) {     /* monitor-small */
                 struct error dberr = {0};
                 int q = db_open(dbpath, &e->store->db, r < 0 ? &dberr : err);
                 if (q < 0 && r < 0)
@@ -551,7 +577,7 @@ int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdi
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return error_sys(err, -errno, "socketpair");
         _cleanup_close_ int mine = sv[0], theirs = sv[1];
-        if ((r = spawn_monitor(e, id, theirs, rows, cols, err)) < 0)
+        if ((r = spawn_monitor(e, id, theirs, rows, cols, !ret_sock, err)) < 0)
                 return r;
         close(TAKE_FD(theirs));
         char hello = with_stdin ? 'i' : 'n';

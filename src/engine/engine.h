@@ -25,6 +25,9 @@ struct engine {
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
         struct net_ctx *net_cache; /* speed: ctr_net_ports' network store, opened once */
+        /* startproto: the caller uses the store no more after engine_start
+         * (run -d): the database closed around the monitor's spawn stays closed. */
+        bool done_after_start;
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
@@ -136,7 +139,10 @@ int engine_purge(struct engine *e, const char *id, struct error *err);
 /* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the
  * first attach client; ROWS COLS: the initial terminal size with Tty). */
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols);
+                 unsigned cols, bool shared_mm);
+/* startproto: whether husk-monitor is there to go small into (next to this
+ * executable, and this process not a sealed copy). */
+bool monitor_small_available(void);
 /* monitor-small: `husk __monitor-resume ID WORD...`, exec'd by husk-monitor
  * (same pid) once the init exited: WORDs are its state (engine/monloop.h). */
 int monitor_resume(const char *root, const char *runroot, const char *id, int argc, char **argv);

@@ -39,6 +39,7 @@
 #include "engine/ext-runtime.h" /* extruntime */
 #include "engine/logdrv.h"
 #include "engine/monloop.h"
+#include "engine/network.h" /* startproto */
 #include "engine/restart.h"
 #include "engine/rootless.h" /* rootless */
 #include "image/image.h"
@@ -59,7 +60,21 @@ struct monitor {
         unsigned rows, cols; /* its initial size, 0 when not known */
         int64_t prev_delay;  /* the restart policy's last backoff */
         bool stay_big;       /* husk-monitor is missing or could not be exec'd */
+        bool shared_mm;      /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
+        /* startproto: the runtime's state (locked) and spec between create and
+         * start, built-in runtime only; NULL otherwise. */
+        struct container_state *rt_st;
+        struct spec *rt_spec;
 };
+
+/* startproto: lets the runtime's state go (its lock with it). */
+static void release_held(struct monitor *m)
+{
+        state_free(m->rt_st);
+        spec_free(m->rt_spec);
+        m->rt_st = NULL;
+        m->rt_spec = NULL;
+}
 #define LOOP(m) ((struct monloop *)(m))
 _Static_assert(offsetof(struct monitor, out_fd) == 0, "the loop's state comes first");
 
@@ -239,7 +254,7 @@ static int create_container(struct monitor *m, struct error *err)
                 r = extrt_create(m->c.runtime, m->e->rt_root, m->c.id, m->dir, con[1], &m->init,
                                  err);
         else
-                r = container_create(&o, err);
+                r = container_create_held(&o, &m->rt_st, &m->rt_spec, err); /* startproto */
         sigprocmask(SIG_SETMASK, &old, NULL);
         for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
                 signal(ignored[i], SIG_IGN);
@@ -282,6 +297,10 @@ static int init_pid(struct monitor *m, pid_t *ret, struct error *err)
 {
         if (m->c.runtime && m->c.runtime[0]) /* extruntime: extrt_create read its pid file */
                 return *ret > 0 ? 0 : error_msg(err, -EIO, "the runtime gave no init pid");
+        if (m->rt_st) { /* startproto */
+                *ret = m->rt_st->pid;
+                return 0;
+        }
         _cleanup_close_ int rootfd = -EBADF;
         int r = state_open_root(m->e->rt_root, &rootfd, err);
         if (r < 0)
@@ -326,7 +345,7 @@ static int setup(struct monitor *m, struct error *err)
                 return r;
         if (m->c.runtime && m->c.runtime[0]) /* extruntime */
                 return extrt_start(m->c.runtime, m->e->rt_root, m->c.id, err);
-        return container_start(m->e->rt_root, m->c.id, err);
+        return container_start_held(m->rt_st, m->rt_spec, err); /* startproto */
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -371,6 +390,7 @@ fail:
 static void finish(struct monitor *m, bool started, const char *error)
 {
         struct error err = {0};
+        release_held(m);                    /* startproto: the runtime's delete takes its lock */
         runflags_record_oom(m->e, m->c.id); /* runflags: before the cgroup goes */
         engine_release(m->e, m->c.id);
         free(m->c.state);
@@ -421,6 +441,12 @@ static bool small_monitor_path(char *buf, size_t len)
         return access(buf, X_OK) == 0;
 }
 
+bool monitor_small_available(void)
+{
+        char exe[PATH_MAX];
+        return small_monitor_path(exe, sizeof(exe));
+}
+
 /* execve's husk-monitor with the loop's state (docs/engine.md "Monitor
  * memory"): same pid, children, subreaper flag and fds. Returns only when
  * it could not; the monitor then stays as it is. */
@@ -432,6 +458,16 @@ static void go_small(struct monitor *m)
                 return;
         }
         flush_explain(m);
+        /* startproto: in the CLI's memory, nothing of SQLite's may stay open
+         * there (the CLI may open the database again once we are gone). */
+        _cleanup_free_ char *dbpath = NULL;
+        if (m->shared_mm) {
+                dbpath = xstrdup(m->e->store->db->path);
+                db_close(m->e->store->db);
+                m->e->store->db = NULL;
+                net_close(m->e->net_cache);
+                m->e->net_cache = NULL;
+        }
         char **argv = strv_push(NULL, xstrdup("husk-monitor"));
         /* --root R --runroot RR as husk's own: what finds a container's processes by root. */
         const char *words[] = {"--root", m->e->root, "--runroot", m->e->runroot, "--id", m->c.id};
@@ -442,6 +478,9 @@ static void go_small(struct monitor *m)
         execv(exe, argv);
         strv_free(argv);
         m->stay_big = true;
+        struct error ign = {0};
+        if (dbpath && db_open(dbpath, &m->e->store->db, &ign) < 0)
+                abort(); /* the monitor can't record anything without it */
 }
 
 /* Marks the container running, serves it until its init exited and its
@@ -460,6 +499,19 @@ static void run_once(struct monitor *m)
         char pid[16];
         snprintf(pid, sizeof(pid), "%d", (int)m->init);
         broadcast(m, FRAME_STARTED, pid, strlen(pid));
+        /* startproto: the CLI waits until we leave its memory: at once (the
+         * exec lets the held state go); otherwise the init has exec'd by now. */
+        if (!m->shared_mm)
+                release_held(m);
+        if (m->shared_mm) {
+                go_small(m);
+                release_held(m);
+                /* Still here: husk-monitor could not be exec'd. The CLI
+                 * can't go on while we serve from its memory: the container
+                 * stops, and we record why. */
+                if (m->init > 0 && !m->exited)
+                        kill(m->init, SIGKILL);
+        }
         reap(m);
         /* Stopped while a restart was starting it: stop it now. */
         if (m->init > 0 && !m->exited && restart_stop_requested(m->e, m->c.id))
@@ -473,6 +525,8 @@ static void run_once(struct monitor *m)
 
 static bool restart_after(struct monitor *m, int64_t *prev_delay, int64_t *ret_delay)
 {
+        if (m->shared_mm) /* startproto: husk-monitor failed; the CLI waits for us */
+                return false;
         if (restart_stop_requested(m->e, m->c.id))
                 return false;
         _cleanup_json_ struct json_object *doc = NULL;
@@ -557,6 +611,7 @@ static int serve(struct monitor *m, bool run_first, struct error *err)
 
 static void monitor_free(struct monitor *m)
 {
+        release_held(m); /* startproto */
         monloop_flush(LOOP(m), 2000);
         monloop_close(LOOP(m));
         if (m->explain_rd >= 0)
@@ -586,9 +641,9 @@ static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 }
 
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols)
+                 unsigned cols, bool shared_mm)
 {
-        struct monitor m = {MONLOOP_INIT, .explain_rd = -1};
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = shared_mm};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         monitor_signals();
         sigset_t chld;

@@ -257,6 +257,12 @@ int container_create(const struct create_opts *o, struct error *err)
         return create_locked(o, &st, NULL, err);
 }
 
+int container_create_held(const struct create_opts *o, struct container_state **ret_st,
+                          struct spec **ret_spec, struct error *err)
+{
+        return create_locked(o, ret_st, ret_spec, err);
+}
+
 static void run_hooks_warn(const struct spec_hook *h, size_t n, const char *phase,
                            struct container_state *st, const char *status)
 {
@@ -302,6 +308,11 @@ static int start_locked(struct container_state *st, const struct spec *s, struct
         }
         run_hooks_warn(s->hooks.poststart, s->hooks.n_poststart, "poststart", st, "running");
         return 0;
+}
+
+int container_start_held(struct container_state *st, const struct spec *s, struct error *err)
+{
+        return start_locked(st, s, err);
 }
 
 int container_start(const char *root, const char *id, struct error *err)

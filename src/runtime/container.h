@@ -26,6 +26,15 @@ struct create_opts {
  * caller re-executes from a sealed copy and tries again. */
 int container_create(const struct create_opts *o, struct error *err);
 int container_start(const char *root, const char *id, struct error *err);
+/* startproto: create, for a caller that starts the container itself soon
+ * after (the engine's monitor, in-process): the state stays locked and in
+ * memory with the parsed spec for container_start_held(), so nothing is
+ * read and parsed again; the caller frees both (state_free, spec_free)
+ * once the init has exec'd (until then, freeing writes into memory the
+ * init still shares copy-on-write). */
+int container_create_held(const struct create_opts *o, struct container_state **ret_st,
+                          struct spec **ret_spec, struct error *err);
+int container_start_held(struct container_state *st, const struct spec *s, struct error *err);
 /* create + start; without detach, waits and sets *ret_status to the exit code
  * (128+N when killed by signal N), then deletes the container. */
 int container_run(const struct create_opts *o, bool detach, int *ret_status, struct error *err);
