@@ -18,13 +18,15 @@ RT_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -Wl,-Bdynamic
 # libstdc++, xtables, gmp... behind them) are not linked but dlopen'ed on
 # first use (core/lazylib.h): `husk ps` and `husk run` never map them. The
 # sonames come from the -dev packages' .so links, so headers and library agree.
-LAZY_LIBS := archive:ARCHIVE crypto:CRYPTO nftables:NFT isal:ISAL nettle:NETTLE
+LAZY_LIBS := archive:ARCHIVE crypto:CRYPTO nftables:NFT isal:ISAL
 soname = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '/SONAME/{print $$2}')
 PKG_CFLAGS += $(foreach l,$(LAZY_LIBS),$(if $(call soname,$(word 1,$(subst :, ,$(l)))),-DHUSK_SONAME_$(word 2,$(subst :, ,$(l)))='"$(call soname,$(word 1,$(subst :, ,$(l))))"'))
 # SQLite goes in statically too (Debian's libsqlite3-dev ships the .a): no
 # 1.5 MB library to map and ~3000 relocations to apply on each of the
-# two or three husk starts of every run (~2 ms each here).
-ENGINE_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -lsqlite3 -Wl,-Bdynamic -lm -pthread
+# two or three husk starts of every run (~2 ms each here). startproto: and
+# libnettle's SHA-256 (image configs and manifests are hashed on every run;
+# opening libnettle.so on first use cost ~0.6 ms of each).
+ENGINE_LIBS := -Wl,-Bstatic -ljson-c -lseccomp -lsqlite3 -lnettle -Wl,-Bdynamic -lm -pthread
 # Unit tests and fuzzers build their fixtures with these libraries directly.
 TEST_LIBS := $(shell pkg-config --libs libarchive libcrypto libnftables libisal nettle 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
