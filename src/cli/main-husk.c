@@ -290,7 +290,7 @@ int main(int argc, char **argv)
         if (strcmp(name, "__monitor") == 0 && argc - optind == 5)
                 return monitor_main(root, runroot, argv[optind + 1], atoi(argv[optind + 2]),
                                     (unsigned)atoi(argv[optind + 3]),
-                                    (unsigned)atoi(argv[optind + 4]), false);
+                                    (unsigned)atoi(argv[optind + 4]), NULL);
         if (strcmp(name, "__monitor-resume") == 0 && argc - optind >= 2) /* monitor-small */
                 return monitor_resume(root, runroot, argv[optind + 1], argc - optind - 2,
                                       argv + optind + 2);

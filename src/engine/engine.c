@@ -89,6 +89,10 @@ void engine_close(struct engine *e)
                 return;
         store_close(e->store);
         net_close(e->net_cache); /* speed */
+        if (e->created_image) {  /* startproto */
+                image_free(e->created_image);
+                free(e->created_image);
+        }
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -193,6 +197,14 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
                 return r;
         }
         *ret_id = xstrdup(id);
+        /* startproto: a monitor in our memory mounts it without a lookup. */
+        if (e->created_image) {
+                image_free(e->created_image);
+                free(e->created_image);
+        }
+        e->created_image = xmalloc(sizeof(img));
+        *e->created_image = img;
+        memset(&img, 0, sizeof(img));
         return 0;
 }
 
@@ -415,8 +427,8 @@ static void monitor_child(struct spawn *s)
                         if (sig != SIGKILL && sig != SIGSTOP)
                                 signal(sig, SIG_DFL);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                _exit(
-                    monitor_main(s->e->root, s->e->runroot, s->id, 3, s->rows, s->cols, s->shared));
+                _exit(monitor_main(s->e->root, s->e->runroot, s->id, 3, s->rows, s->cols,
+                                   s->shared ? s->e : NULL));
         }
         sigprocmask(SIG_SETMASK, &none, NULL);
         /* With --explain the monitor sends its explanations to the CLI (stderr frames). */

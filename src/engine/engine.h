@@ -28,6 +28,7 @@ struct engine {
         /* startproto: the caller uses the store no more after engine_start
          * (run -d): the database closed around the monitor's spawn stays closed. */
         bool done_after_start;
+        struct image *created_image; /* startproto: what engine_create last used */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
@@ -139,7 +140,9 @@ int engine_purge(struct engine *e, const char *id, struct error *err);
 /* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the
  * first attach client; ROWS COLS: the initial terminal size with Tty). */
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols, bool shared_mm);
+                 unsigned cols, const struct engine *cli);
+/* (startproto: cli, the CLI's engine, when the monitor runs in its memory:
+ * see engine.c spawn_shared; NULL otherwise.) */
 /* startproto: whether husk-monitor is there to go small into (next to this
  * executable, and this process not a sealed copy). */
 bool monitor_small_available(void);

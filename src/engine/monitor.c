@@ -56,11 +56,12 @@ struct monitor {
         struct ctr c;
         char *dir, *run, *rootfs;
         bool open_stdin, auto_remove;
-        int explain_rd;      /* with --explain: read end of the explanations, -1 without */
-        unsigned rows, cols; /* its initial size, 0 when not known */
-        int64_t prev_delay;  /* the restart policy's last backoff */
-        bool stay_big;       /* husk-monitor is missing or could not be exec'd */
-        bool shared_mm;      /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
+        int explain_rd;           /* with --explain: read end of the explanations, -1 without */
+        unsigned rows, cols;      /* its initial size, 0 when not known */
+        int64_t prev_delay;       /* the restart policy's last backoff */
+        bool stay_big;            /* husk-monitor is missing or could not be exec'd */
+        bool shared_mm;           /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
+        const struct engine *cli; /* startproto: then the CLI's engine, else NULL */
         /* startproto: the runtime's state (locked) and spec between create and
          * start, built-in runtime only; NULL otherwise. */
         struct container_state *rt_st;
@@ -121,16 +122,20 @@ static int mkdirs(struct monitor *m, struct error *err)
 static int mount_root(struct monitor *m, struct error *err)
 {
         _cleanup_(image_free) struct image img = {0};
-        int r = image_get(m->e->store, m->c.image_id, &img, err);
+        const struct image *hint = m->cli ? m->cli->created_image : NULL; /* startproto */
+        int r = 0;
+        if (!hint || strcmp(hint->id, m->c.image_id) != 0)
+                r = image_get(m->e->store, m->c.image_id, &img, err);
         if (r < 0)
                 return error_wrap(err, r, "the image of container %s", m->c.name);
+        char **layers = img.id ? img.layers : hint->layers;
         _cleanup_free_ char *upper = xasprintf("%s/upper", m->dir);
         _cleanup_free_ char *work = xasprintf("%s/work", m->dir);
         /* A previous monitor killed with it mounted: start from a clean mount point. */
         umount2(m->rootfs, MNT_DETACH);
         /* speed: a --rm container's upper dir is never synced to disk. */
         struct snapshot_opts so = {.volatile_upper = m->auto_remove};
-        return snapshot_mount(m->e->store, img.layers, upper, work, m->rootfs, &so, err);
+        return snapshot_mount(m->e->store, layers, upper, work, m->rootfs, &so, err);
 }
 
 static int write_bundle(struct monitor *m, struct json_object *doc, struct error *err)
@@ -641,9 +646,9 @@ static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 }
 
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols, bool shared_mm)
+                 unsigned cols, const struct engine *cli)
 {
-        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = shared_mm};
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = cli != NULL, .cli = cli};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         monitor_signals();
         sigset_t chld;
