@@ -593,7 +593,9 @@ int engine_start(struct engine *e, const char *id, int *ret_sock, bool with_stdi
                 return r;
         close(TAKE_FD(theirs));
         char hello = with_stdin ? 'i' : 'n';
-        if (write_all(mine, &hello, 1) < 0)
+        /* startproto: a monitor that ran in our memory may have failed and
+         * gone already, its error frame waiting in the socket: no SIGPIPE. */
+        if (send(mine, &hello, 1, MSG_NOSIGNAL) != 1 && errno != EPIPE)
                 return error_sys(err, -errno, "start container %.12s: talk to its monitor", id);
         for (;;) {
                 char type;

@@ -66,6 +66,10 @@ struct monitor {
          * start, built-in runtime only; NULL otherwise. */
         struct container_state *rt_st;
         struct spec *rt_spec;
+        struct json_object *doc;             /* startproto: the config, during setup */
+        bool running;                        /* startproto: this run's "running" row is written */
+        int64_t prev_started, prev_finished; /* startproto: the row's before it */
+        int prev_exit_code;
 };
 
 /* startproto: lets the runtime's state go (its lock with it). */
@@ -220,6 +224,38 @@ static int loopback_up(pid_t init, struct error *err)
 
 static void resize(struct monitor *m, const char *text);
 
+/* Records the run: "running", its pid and start time. */
+static void mark_running(struct monitor *m)
+{
+        m->prev_started = m->c.started;
+        m->prev_finished = m->c.finished;
+        m->prev_exit_code = m->c.exit_code;
+        m->c.pid = m->init;
+        m->c.started = now_ns();
+        m->c.finished = 0;
+        m->c.exit_code = 0;
+        free(m->c.state);
+        m->c.state = xstrdup("running");
+        struct error ign = {0};
+        ctr_update(m->e->store->db, &m->c, &ign);
+        m->running = true;
+}
+
+/* What needs only the init's pid and namespaces: loopback, networks, the
+ * "running" row. startproto: called by the runtime while the init still
+ * sets itself up (mounts, capabilities, seccomp), so the two overlap. */
+static int init_spawned(void *arg, pid_t init, struct error *err)
+{
+        struct monitor *m = arg;
+        m->init = init;
+        int r = loopback_up(init, err);
+        if (r == 0)
+                r = ctr_net_attach(m->e, &m->c, m->doc, init, err);
+        if (r == 0)
+                mark_running(m);
+        return r;
+}
+
 /* Creates the container. Its stdio: pipes (the init inherits our fds 0-2),
  * or with Tty a pty that the runtime makes inside the container and hands
  * back over a socketpair. */
@@ -243,8 +279,12 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(in[0] >= 0 ? in[0] : null, 0);
         dup2(out[1] >= 0 ? out[1] : null, 1);
         dup2(errp[1] >= 0 ? errp[1] : null, 2);
-        struct create_opts o = {
-            .root = m->e->rt_root, .id = m->c.id, .bundle = m->dir, .console_fd = con[1]};
+        struct create_opts o = {.root = m->e->rt_root,
+                                .id = m->c.id,
+                                .bundle = m->dir,
+                                .console_fd = con[1],
+                                .spawned = init_spawned, /* startproto */
+                                .spawned_arg = m};
         o.sealed = sealed_is_self(); /* runflags: spawned sealed to join a pid namespace */
         /* The init inherits ignored signals and the mask: it must start from
          * the defaults (a shell can't trap a signal ignored on entry). A
@@ -317,7 +357,25 @@ static int init_pid(struct monitor *m, pid_t *ret, struct error *err)
         return 0;
 }
 
+static int setup_run(struct monitor *m, struct error *err);
+
+/* Sets the container up and starts it. startproto: the row may say
+ * "running" already when a later step fails: what finish() records is
+ * then from the row as it was before. */
 static int setup(struct monitor *m, struct error *err)
+{
+        m->running = false;
+        int r = setup_run(m, err);
+        if (r < 0 && m->running) {
+                m->c.started = m->prev_started;
+                m->c.finished = m->prev_finished;
+                m->c.exit_code = m->prev_exit_code;
+                m->running = false;
+        }
+        return r;
+}
+
+static int setup_run(struct monitor *m, struct error *err)
 {
         _cleanup_json_ struct json_object *doc = NULL;
         int r = json_parse_string("container config", m->c.config, &doc, err);
@@ -343,11 +401,19 @@ static int setup(struct monitor *m, struct error *err)
         logdrv_get_config(doc, &lc);
         if ((r = log_sink_open(&m->sink, log, &lc, err)) < 0)
                 return r;
-        if ((r = create_container(m, err)) < 0)
+        m->doc = doc; /* startproto: for init_spawned, during create_container */
+        r = create_container(m, err);
+        m->doc = NULL;
+        if (r < 0)
                 return r;
-        if ((r = init_pid(m, &m->init, err)) < 0 || (r = loopback_up(m->init, err)) < 0 ||
-            (r = ctr_net_attach(m->e, &m->c, doc, m->init, err)) < 0)
+        if ((r = init_pid(m, &m->init, err)) < 0)
                 return r;
+        if (!m->running) { /* an external runtime: no callback */
+                if ((r = loopback_up(m->init, err)) < 0 ||
+                    (r = ctr_net_attach(m->e, &m->c, doc, m->init, err)) < 0)
+                        return r;
+                mark_running(m);
+        }
         if (m->c.runtime && m->c.runtime[0]) /* extruntime */
                 return extrt_start(m->c.runtime, m->e->rt_root, m->c.id, err);
         return container_start_held(m->rt_st, m->rt_spec, err); /* startproto */
@@ -492,14 +558,9 @@ static void go_small(struct monitor *m)
  * output is drained. */
 static void run_once(struct monitor *m)
 {
-        m->c.pid = m->init;
-        m->c.started = now_ns();
-        m->c.finished = 0;
-        m->c.exit_code = 0;
-        free(m->c.state);
-        m->c.state = xstrdup("running");
-        struct error ign = {0};
-        ctr_update(m->e->store->db, &m->c, &ign);
+        if (!m->running) /* startproto: setup wrote it, while the init set up */
+                mark_running(m);
+        m->running = false;
         flush_explain(m);
         char pid[16];
         snprintf(pid, sizeof(pid), "%d", (int)m->init);

@@ -79,6 +79,26 @@ static int listen_fds_from_env(void)
         return (int)n;
 }
 
+/* startproto: state.json is written as soon as the init's pid exists, while
+ * the init still sets itself up, then the caller's own spawned callback. */
+struct spawned_ctx {
+        struct container_state *st;
+        const struct create_opts *o;
+        bool saved;
+};
+
+static int on_spawned(void *arg, pid_t pid, struct error *err)
+{
+        struct spawned_ctx *sc = arg;
+        sc->st->pid = pid;
+        sc->st->start_time = proc_start_time(pid);
+        int r = state_save(sc->st, err);
+        if (r < 0)
+                return r;
+        sc->saved = true;
+        return sc->o->spawned ? sc->o->spawned(sc->o->spawned_arg, pid, err) : 0;
+}
+
 /* Creates the container and leaves its state locked in *ret_st. */
 static int create_locked(const struct create_opts *o, struct container_state **ret_st,
                          struct spec **ret_spec, struct error *err)
@@ -207,6 +227,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                         goto fail_cgroup;
         }
 
+        struct spawned_ctx sc = {.st = st, .o = o}; /* startproto */
         struct init_config c = {
             .spec = s,
             .id = o->id,
@@ -229,13 +250,15 @@ static int create_locked(const struct create_opts *o, struct container_state **r
             .seccomp_metadata = listener_metadata,
             .state_json = hook_state,
             .opaque = st,
+            .spawned = on_spawned, /* startproto */
+            .spawned_arg = &sc,
         };
         pid_t pid;
         if ((r = linux_spawn_init(&c, &pid, err)) < 0)
                 goto fail_cgroup;
         st->pid = pid;
         st->start_time = proc_start_time(pid);
-        if ((r = state_save(st, err)) < 0 ||
+        if ((!sc.saved && (r = state_save(st, err)) < 0) ||
             (o->pid_file && (r = write_pid_file(o->pid_file, pid, err)) < 0)) {
                 kill(pid, SIGKILL);
                 goto fail_cgroup;

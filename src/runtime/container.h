@@ -19,6 +19,10 @@ struct create_opts {
         bool no_new_keyring;
         int console_fd; /* internal: one end of a socketpair for the pty master, or -1 */
         bool sealed;    /* the runtime runs from a sealed copy of itself (see -ERESTART) */
+        /* startproto: optional, called with the init's pid while the init
+         * sets itself up (its namespaces exist); a failure fails the create. */
+        int (*spawned)(void *arg, pid_t init, struct error *err);
+        void *spawned_arg;
 };
 
 /* -ERESTART (nothing created) when the init would be visible in a pid

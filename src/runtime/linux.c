@@ -444,6 +444,13 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                 error_sys(err, r, "start the container's init");
                 goto fail;
         }
+        /* startproto: the caller's work overlaps the init's own setup. */
+        bool told = false;
+        if (fast && !new_user && c->spawned) {
+                told = true;
+                if ((r = c->spawned(c->spawned_arg, init, err)) < 0)
+                        goto fail;
+        }
         for (;;) {
                 struct sync_msg m;
                 int t = sync_recv(sock, &m);
@@ -482,6 +489,8 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                         goto fail;
                 }
         }
+        if (!told && c->spawned && (r = c->spawned(c->spawned_arg, init, err)) < 0)
+                goto fail;
         *ret_pid = init;
         return 0;
 fail:

@@ -52,6 +52,11 @@ struct init_config {
         /* Renders the OCI state JSON for hooks given the init's pid. */
         char *(*state_json)(void *opaque, pid_t pid, const char *status);
         void *opaque;
+        /* startproto: called once the init's pid and namespaces exist, while
+         * the init still sets itself up (right after the clone when it needs
+         * nothing more from us, else once it is created); a failure stops it. */
+        int (*spawned)(void *arg, pid_t init, struct error *err);
+        void *spawned_arg;
 };
 
 /* Starts the init and waits until it is "created". Returns its pid in the
