@@ -93,6 +93,7 @@ void engine_close(struct engine *e)
                 image_free(e->created_image);
                 free(e->created_image);
         }
+        free(e->created_id);
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -205,6 +206,12 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
         e->created_image = xmalloc(sizeof(img));
         *e->created_image = img;
         memset(&img, 0, sizeof(img));
+        free(e->created_id);
+        e->created_id = xstrdup(id);
+        struct json_object *hc, *pm;
+        e->created_joins_pid = json_object_object_get_ex(doc, "HostConfig", &hc) &&
+                               json_object_object_get_ex(hc, "PidMode", &pm) &&
+                               *json_object_get_string(pm);
         return 0;
 }
 
@@ -519,7 +526,10 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         char exe[PATH_MAX];
         self_exe(exe, sizeof(exe));
         struct spawn s = {.e = e, .id = id, .exe = exe, .sock = sock, .rows = rows, .cols = cols};
-        s.sealed = runflags_joins_pid_ns(e, id); /* runflags: --pid host|container:X */
+        /* runflags: --pid host|container:X (startproto: known for the container
+         * this process just created, without reading its row again) */
+        s.sealed = e->created_id && !strcmp(e->created_id, id) ? e->created_joins_pid
+                                                               : runflags_joins_pid_ns(e, id);
         /* rootless: a forked monitor keeps the CLI's mm, made non-dumpable by
          * its setns into the pause process's user namespace, with the host's
          * namespace as its owner: the container's /proc/PID/ns files would be

@@ -29,6 +29,8 @@ struct engine {
          * (run -d): the database closed around the monitor's spawn stays closed. */
         bool done_after_start;
         struct image *created_image; /* startproto: what engine_create last used */
+        char *created_id;            /* startproto: and the container it made */
+        bool created_joins_pid;      /* startproto: which has --pid host|container:X */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);

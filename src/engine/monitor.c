@@ -67,6 +67,7 @@ struct monitor {
         struct container_state *rt_st;
         struct spec *rt_spec;
         struct json_object *doc;             /* startproto: the config, during setup */
+        char *spec_text;                     /* startproto: config.json as written, until created */
         bool running;                        /* startproto: this run's "running" row is written */
         int64_t prev_started, prev_finished; /* startproto: the row's before it */
         int prev_exit_code;
@@ -170,7 +171,9 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
         if (json_object_object_get_ex(doc, "HostConfig", &hc) &&
             (r = runflags_oci(m->e, hc, rootfd, spec, err)) < 0)
                 return r;
-        return write_text(m->dir, "config.json", json_pretty(spec), err);
+        free(m->spec_text); /* startproto: handed to the runtime as it is */
+        m->spec_text = xstrdup(json_pretty(spec));
+        return write_text(m->dir, "config.json", m->spec_text, err);
 }
 
 static int listen_attach(struct monitor *m, struct error *err)
@@ -284,7 +287,8 @@ static int create_container(struct monitor *m, struct error *err)
                                 .bundle = m->dir,
                                 .console_fd = con[1],
                                 .spawned = init_spawned, /* startproto */
-                                .spawned_arg = m};
+                                .spawned_arg = m,
+                                .config_text = m->spec_text};
         o.sealed = sealed_is_self(); /* runflags: spawned sealed to join a pid namespace */
         /* The init inherits ignored signals and the mask: it must start from
          * the defaults (a shell can't trap a signal ignored on entry). A
@@ -404,6 +408,8 @@ static int setup_run(struct monitor *m, struct error *err)
         m->doc = doc; /* startproto: for init_spawned, during create_container */
         r = create_container(m, err);
         m->doc = NULL;
+        free(m->spec_text);
+        m->spec_text = NULL;
         if (r < 0)
                 return r;
         if ((r = init_pid(m, &m->init, err)) < 0)
@@ -678,6 +684,7 @@ static int serve(struct monitor *m, bool run_first, struct error *err)
 static void monitor_free(struct monitor *m)
 {
         release_held(m); /* startproto */
+        free(m->spec_text);
         monloop_flush(LOOP(m), 2000);
         monloop_close(LOOP(m));
         if (m->explain_rd >= 0)

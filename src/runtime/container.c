@@ -111,8 +111,9 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                 return error_sys(err, -errno, "bundle '%s'", o->bundle ? o->bundle : ".");
         _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", bundle);
         _cleanup_free_ char *text = NULL;
-        r = read_file_at(AT_FDCWD, cfgpath, 0, &text, NULL);
-        if (r < 0)
+        if (o->config_text) /* startproto */
+                text = xstrdup(o->config_text);
+        else if ((r = read_file_at(AT_FDCWD, cfgpath, 0, &text, NULL)) < 0)
                 return error_sys(err, r, "read '%s'", cfgpath);
         _cleanup_(spec_freep) struct spec *s = NULL;
         r = spec_parse(text, cfgpath, &s, err);

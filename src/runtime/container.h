@@ -23,6 +23,9 @@ struct create_opts {
          * sets itself up (its namespaces exist); a failure fails the create. */
         int (*spawned)(void *arg, pid_t init, struct error *err);
         void *spawned_arg;
+        /* startproto: optional, the text of BUNDLE/config.json the caller has
+         * just written, so it is not read back */
+        const char *config_text;
 };
 
 /* -ERESTART (nothing created) when the init would be visible in a pid
