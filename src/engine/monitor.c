@@ -156,8 +156,6 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
                                                "127.0.0.1\t%s\n",
                                                hostname);
         int r = write_text(m->dir, "hostname", hn, err);
-        if (r == 0)
-                r = write_text(m->dir, "hosts", hosts, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int rootfd = open(m->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -166,6 +164,11 @@ static int write_bundle(struct monitor *m, struct json_object *doc, struct error
         _cleanup_json_ struct json_object *spec = NULL;
         if ((r = ctr_oci_spec(doc, m->c.id, rootfd, m->rootfs, m->dir, &spec, err)) < 0 ||
             (r = ctr_net_spec(m->e, doc, m->c.id, m->dir, spec, err)) < 0)
+                return r;
+        /* startproto: ctr_net_spec wrote the hosts file of --network
+         * none|host|pasta: this one is a bridge's until its attach rewrites it. */
+        _cleanup_free_ char *hosts_path = xasprintf("%s/hosts", m->dir);
+        if (access(hosts_path, F_OK) < 0 && (r = write_text(m->dir, "hosts", hosts, err)) < 0)
                 return r;
         struct json_object *hc; /* runflags: security, devices, limits, namespaces */
         if (json_object_object_get_ex(doc, "HostConfig", &hc) &&
