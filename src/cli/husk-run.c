@@ -473,7 +473,8 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
                         } else {
                                 struct ctr c = {0};
                                 struct error ign = {0};
-                                if (ctr_get(e->store->db, id, &c, &ign) == 0)
+                                if (engine_db_reopen(e, &ign) == 0 && /* startproto */
+                                    ctr_get(e->store->db, id, &c, &ign) == 0)
                                         engine_kill(e, &c, (int)si.ssi_signo, &ign);
                                 ctr_free(&c);
                         }
@@ -524,7 +525,7 @@ static int stream_loop(struct husk_ctx *ctx, struct engine *e, const char *id, i
         /* The monitor went away without the exit frame: ask the store. */
         struct error err = {0};
         struct ctr c = {0};
-        if (engine_lookup(e, id, &c, &err) < 0)
+        if (engine_db_reopen(e, &err) < 0 || engine_lookup(e, id, &c, &err) < 0) /* startproto */
                 return husk_fail(ctx, &err);
         int code = c.exit_code;
         if (c.error[0])
@@ -568,7 +569,7 @@ static int create_or_run(struct husk_ctx *ctx, int argc, char **argv, bool run)
         struct winsize ws = {0};
         if (o.tty && isatty(0))
                 ioctl(0, TIOCGWINSZ, &ws);
-        e->done_after_start = detach; /* startproto */
+        e->db_lazy = true; /* startproto: stream_loop reopens it if it must */
         if (engine_start(e, id, detach ? NULL : &sock, o.interactive && !detach, ws.ws_row,
                          ws.ws_col, &err) < 0) {
                 int status = start_failure_status(&err);

@@ -495,10 +495,20 @@ int ctr_net_attach(struct engine *e, const struct ctr *c, struct json_object *do
         return 0;
 }
 
-int ctr_net_release(struct engine *e, const char *id, struct error *err)
+bool ctr_net_bridged(struct json_object *doc)
+{
+        return kind_of(mode_of(doc)) == KIND_BRIDGE;
+}
+
+void ctr_net_release_pasta(struct engine *e, const char *id)
 {
         _cleanup_free_ char *pasta_run = engine_run_dir(e, id); /* rootless */
         pasta_stop(pasta_run);
+}
+
+int ctr_net_release(struct engine *e, const char *id, struct error *err)
+{
+        ctr_net_release_pasta(e, id);
         _cleanup_net_ struct net_ctx *ctx = NULL;
         int r = net_open(e->root, &ctx, err);
         if (r < 0)

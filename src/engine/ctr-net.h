@@ -39,6 +39,11 @@ int ctr_net_attach(struct engine *e, const struct ctr *c, struct json_object *do
 /* Detaches every network of the container (recorded attachments; a gone
  * namespace is fine). Idempotent. */
 int ctr_net_release(struct engine *e, const char *id, struct error *err);
+/* startproto: only what a non-bridge container can hold (rootless: pasta). */
+void ctr_net_release_pasta(struct engine *e, const char *id);
+/* startproto: whether the container's network mode joins networks (a bridge
+ * network: only those can hold attachments). */
+bool ctr_net_bridged(struct json_object *doc);
 
 /* `network connect`: a running container is attached now; any container
  * joins the network at its next starts. ip may be NULL; aliases (--alias,

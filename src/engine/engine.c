@@ -94,6 +94,7 @@ void engine_close(struct engine *e)
                 free(e->created_image);
         }
         free(e->created_id);
+        free(e->db_path);
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -254,12 +255,27 @@ static int lock_containers(struct engine *e, struct error *err)
         return fd;
 }
 
+int engine_db_reopen(struct engine *e, struct error *err)
+{
+        if (e->store->db || !e->db_path)
+                return 0;
+        return db_open(e->db_path, &e->store->db, err);
+}
+
 void engine_release(struct engine *e, const char *id)
+{
+        engine_release_ex(e, id, true);
+}
+
+void engine_release_ex(struct engine *e, const char *id, bool networks)
 {
         struct error ign = {0};
         engine_rt_delete(e, id); /* extruntime: the container's runtime */
         /* The namespace is gone with the init: the veths, addresses, ports, rules. */
-        ctr_net_release(e, id, &ign);
+        if (networks)
+                ctr_net_release(e, id, &ign);
+        else
+                ctr_net_release_pasta(e, id); /* startproto: no attachment to look for */
         error_clear(&ign);
         _cleanup_free_ char *dir = engine_ctr_dir(e, id);
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
@@ -562,9 +578,11 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
                 if (s.fork_errno)
                         r = error_sys(err, -s.fork_errno, "fork the monitor");
         }
-        if (dbpath && r == 0 && e->done_after_start)
-                return 0; /* startproto: nobody needs it again */
-        if (dbpath) {     /* monitor-small */
+        if (dbpath && r == 0 && e->db_lazy) {
+                e->db_path = TAKE_PTR(dbpath); /* startproto: reopened when needed */
+                return 0;
+        }
+        if (dbpath) { /* monitor-small */
                 struct error dberr = {0};
                 int q = db_open(dbpath, &e->store->db, r < 0 ? &dberr : err);
                 if (q < 0 && r < 0)

@@ -25,9 +25,10 @@ struct engine {
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
         struct net_ctx *net_cache; /* speed: ctr_net_ports' network store, opened once */
-        /* startproto: the caller uses the store no more after engine_start
-         * (run -d): the database closed around the monitor's spawn stays closed. */
-        bool done_after_start;
+        /* startproto: the database closed around the monitor's spawn stays
+         * closed: the caller (run) calls engine_db_reopen() if it needs it again. */
+        bool db_lazy;
+        char *db_path;               /* startproto: set while it is closed so */
         struct image *created_image; /* startproto: what engine_create last used */
         char *created_id;            /* startproto: and the container it made */
         bool created_joins_pid;      /* startproto: which has --pid host|container:X */
@@ -137,6 +138,13 @@ char *engine_run_dir(struct engine *e, const char *id);
 /* Releases what a stopped container holds: runtime state (killing what is
  * left), cgroup, overlay mount, attach socket. Idempotent. */
 void engine_release(struct engine *e, const char *id);
+/* startproto: the same, without looking for network attachments when the
+ * caller knows there can be none (a --network none|host|container:X|pasta
+ * container never joins a network). */
+void engine_release_ex(struct engine *e, const char *id, bool networks);
+/* startproto: opens the database again after engine_start() left it closed
+ * (db_lazy); nothing when it is open. */
+int engine_db_reopen(struct engine *e, struct error *err);
 /* Removes the container's directories and row. */
 int engine_purge(struct engine *e, const char *id, struct error *err);
 /* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the

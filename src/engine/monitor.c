@@ -56,11 +56,12 @@ struct monitor {
         struct ctr c;
         char *dir, *run, *rootfs;
         bool open_stdin, auto_remove;
-        int explain_rd;           /* with --explain: read end of the explanations, -1 without */
-        unsigned rows, cols;      /* its initial size, 0 when not known */
-        int64_t prev_delay;       /* the restart policy's last backoff */
-        bool stay_big;            /* husk-monitor is missing or could not be exec'd */
-        bool shared_mm;           /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
+        bool bridged;        /* startproto: on bridge networks (else no attachment to release) */
+        int explain_rd;      /* with --explain: read end of the explanations, -1 without */
+        unsigned rows, cols; /* its initial size, 0 when not known */
+        int64_t prev_delay;  /* the restart policy's last backoff */
+        bool stay_big;       /* husk-monitor is missing or could not be exec'd */
+        bool shared_mm;      /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
         const struct engine *cli; /* startproto: then the CLI's engine, else NULL */
         /* startproto: the runtime's state (locked) and spec between create and
          * start, built-in runtime only; NULL otherwise. */
@@ -472,7 +473,7 @@ static void finish(struct monitor *m, bool started, const char *error)
         struct error err = {0};
         release_held(m);                    /* startproto: the runtime's delete takes its lock */
         runflags_record_oom(m->e, m->c.id); /* runflags: before the cgroup goes */
-        engine_release(m->e, m->c.id);
+        engine_release_ex(m->e, m->c.id, m->bridged); /* startproto */
         free(m->c.state);
         m->c.state = xstrdup(started ? "exited" : m->c.started ? "exited" : "created");
         if (started) {
@@ -486,18 +487,23 @@ static void finish(struct monitor *m, bool started, const char *error)
         m->c.pid = 0;
         m->c.owner_pid = 0;
         m->c.owner_start = 0;
+        /* startproto: with --rm the row goes: written only if removing fails. */
+        if (m->auto_remove && engine_purge(m->e, m->c.id, &err) == 0)
+                return;
         ctr_update(m->e->store->db, &m->c, &err);
-        if (m->auto_remove)
-                engine_purge(m->e, m->c.id, &err);
 }
 
-static bool wants_auto_remove(const struct ctr *c)
+/* --rm, and (startproto) whether it may hold network attachments. */
+static bool wants_auto_remove(const struct ctr *c, bool *ret_bridged)
 {
         _cleanup_json_ struct json_object *doc = NULL;
         struct error ign = {0};
         struct json_object *hc, *v;
-        return json_parse_string("config", c->config, &doc, &ign) == 0 &&
-               json_object_object_get_ex(doc, "HostConfig", &hc) &&
+        *ret_bridged = true;
+        if (json_parse_string("config", c->config, &doc, &ign) < 0)
+                return false;
+        *ret_bridged = ctr_net_bridged(doc);
+        return json_object_object_get_ex(doc, "HostConfig", &hc) &&
                json_object_object_get_ex(hc, "AutoRemove", &v) && json_object_get_boolean(v);
 }
 
@@ -639,7 +645,7 @@ static int restart_round(struct monitor *m, int64_t delay_ms, struct error *err)
                         *fds[i] = -1;
                 }
         log_sink_close(&m->sink);
-        engine_release(m->e, m->c.id);
+        engine_release_ex(m->e, m->c.id, m->bridged); /* startproto */
         m->exited = false;
         m->init = 0;
         for (int64_t end = now_ms() + delay_ms; now_ms() < end;) {
@@ -710,7 +716,7 @@ static void monitor_signals(void)
 /* What a monitor knows of its container once it holds it: --rm, its dirs. */
 static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 {
-        m->auto_remove = wants_auto_remove(&m->c);
+        m->auto_remove = wants_auto_remove(&m->c, &m->bridged);
         m->dir = engine_ctr_dir(e, id);
         m->run = engine_run_dir(e, id);
         m->rootfs = xasprintf("%s/rootfs", m->dir);
