@@ -441,8 +441,10 @@ static void monitor_child(struct spawn *s)
         }
         if (dup2(s->sock, 3) < 0)
                 _exit(127);
-        /* Nothing else of the CLI's reaches the monitor. */
-        close_range(4, ~0U, 0);
+        /* Nothing else of the CLI's reaches the monitor. startproto: one in
+         * the CLI's memory uses the CLI's store and database connection: their
+         * fds (as all) go at its exec, and none reaches the container's program. */
+        close_range(4, ~0U, s->shared ? CLOSE_RANGE_CLOEXEC : 0);
         sigset_t none;
         sigemptyset(&none);
         if (!s->reexec) { /* monitor-small: as an exec would have left them */
@@ -557,7 +559,7 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
          * like the exec'd kinds, takes the fork. */
         s.shared = detached && !s.reexec && !explain_on() && monitor_small_available();
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
-        if (!s.reexec) {
+        if (!s.reexec && !s.shared) {
                 dbpath = xstrdup(e->store->db->path);
                 db_close(e->store->db);
                 e->store->db = NULL;

@@ -150,7 +150,7 @@ int engine_purge(struct engine *e, const char *id, struct error *err);
 /* The monitor's entry point: `husk __monitor ID FD [ROWS COLS]` (FD: the
  * first attach client; ROWS COLS: the initial terminal size with Tty). */
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols, const struct engine *cli);
+                 unsigned cols, struct engine *cli);
 /* (startproto: cli, the CLI's engine, when the monitor runs in its memory:
  * see engine.c spawn_shared; NULL otherwise.) */
 /* startproto: whether husk-monitor is there to go small into (next to this

@@ -62,7 +62,7 @@ struct monitor {
         int64_t prev_delay;  /* the restart policy's last backoff */
         bool stay_big;       /* husk-monitor is missing or could not be exec'd */
         bool shared_mm;      /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
-        const struct engine *cli; /* startproto: then the CLI's engine, else NULL */
+        struct engine *cli;  /* startproto: then the CLI's engine, else NULL */
         /* startproto: the runtime's state (locked) and spec between create and
          * start, built-in runtime only; NULL otherwise. */
         struct container_state *rt_st;
@@ -544,16 +544,6 @@ static void go_small(struct monitor *m)
                 return;
         }
         flush_explain(m);
-        /* startproto: in the CLI's memory, nothing of SQLite's may stay open
-         * there (the CLI may open the database again once we are gone). */
-        _cleanup_free_ char *dbpath = NULL;
-        if (m->shared_mm) {
-                dbpath = xstrdup(m->e->store->db->path);
-                db_close(m->e->store->db);
-                m->e->store->db = NULL;
-                net_close(m->e->net_cache);
-                m->e->net_cache = NULL;
-        }
         char **argv = strv_push(NULL, xstrdup("husk-monitor"));
         /* --root R --runroot RR as husk's own: what finds a container's processes by root. */
         const char *words[] = {"--root", m->e->root, "--runroot", m->e->runroot, "--id", m->c.id};
@@ -561,12 +551,12 @@ static void go_small(struct monitor *m)
                 argv = strv_push(argv, xstrdup(words[i]));
         argv = strv_push(argv, xasprintf("delay=%lld", (long long)m->prev_delay));
         monloop_save(LOOP(m), &argv);
+        /* startproto: in the CLI's memory, the CLI's database connection is
+         * idle here (every statement done): the CLI goes on with it, its
+         * locks its own; ours go with the exec. */
         execv(exe, argv);
         strv_free(argv);
         m->stay_big = true;
-        struct error ign = {0};
-        if (dbpath && db_open(dbpath, &m->e->store->db, &ign) < 0)
-                abort(); /* the monitor can't record anything without it */
 }
 
 /* Marks the container running, serves it until its init exited and its
@@ -723,7 +713,7 @@ static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 }
 
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
-                 unsigned cols, const struct engine *cli)
+                 unsigned cols, struct engine *cli)
 {
         struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = cli != NULL, .cli = cli};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
@@ -742,8 +732,13 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
                 explain_enable(ex[1]);
         }
         struct error err = {0};
-        _cleanup_engine_ struct engine *e = NULL;
-        int r = engine_open(root, runroot, &e, &err);
+        /* startproto: in the CLI's memory, the CLI's engine (store, database
+         * connection: the CLI waits meanwhile, as if we were a call of its). */
+        _cleanup_engine_ struct engine *own = NULL;
+        struct engine *e = cli;
+        int r = cli ? 0 : engine_open(root, runroot, &own, &err);
+        if (!cli)
+                e = own;
         if (r == 0) {
                 m.e = e;
                 m.c.id = xstrdup(id);
