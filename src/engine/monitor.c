@@ -67,9 +67,10 @@ struct monitor {
          * start, built-in runtime only; NULL otherwise. */
         struct container_state *rt_st;
         struct spec *rt_spec;
-        struct json_object *doc;             /* startproto: the config, during setup */
-        char *spec_text;                     /* startproto: config.json as written, until created */
-        bool running;                        /* startproto: this run's "running" row is written */
+        struct json_object *doc; /* startproto: the config, during setup */
+        char *spec_text;         /* startproto: config.json as written, until created */
+        int devnull;             /* startproto: /dev/null during create_container, else -1 */
+        bool running;            /* startproto: this run's "running" row is written */
         int64_t prev_started, prev_finished; /* startproto: the row's before it */
         int prev_exit_code;
 };
@@ -251,11 +252,31 @@ static void mark_running(struct monitor *m)
 /* What needs only the init's pid and namespaces: loopback, networks, the
  * "running" row. startproto: called by the runtime while the init still
  * sets itself up (mounts, capabilities, seccomp), so the two overlap. */
+static int listen_attach(struct monitor *m, struct error *err);
+
+/* The attach socket and the log: nothing the init needs. */
+static int open_io(struct monitor *m, struct json_object *doc, struct error *err)
+{
+        int r = listen_attach(m, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *log = engine_log_path(m->e, m->c.id);
+        struct log_cfg lc;
+        logdrv_get_config(doc, &lc);
+        return log_sink_open(&m->sink, log, &lc, err);
+}
+
 static int init_spawned(void *arg, pid_t init, struct error *err)
 {
         struct monitor *m = arg;
         m->init = init;
-        int r = loopback_up(init, err);
+        /* The init has its stdio: ours back on /dev/null before anything can
+         * write to it (a warning must not land in the container's log). */
+        for (int fd = 0; fd <= 2 && m->devnull >= 0; fd++)
+                dup2(m->devnull, fd);
+        int r = open_io(m, m->doc, err);
+        if (r == 0)
+                r = loopback_up(init, err);
         if (r == 0)
                 r = ctr_net_attach(m->e, &m->c, m->doc, init, err);
         if (r == 0)
@@ -283,6 +304,7 @@ static int create_container(struct monitor *m, struct error *err)
                 return r;
         }
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        m->devnull = null; /* startproto: init_spawned puts our stdio back */
         dup2(in[0] >= 0 ? in[0] : null, 0);
         dup2(out[1] >= 0 ? out[1] : null, 1);
         dup2(errp[1] >= 0 ? errp[1] : null, 2);
@@ -315,6 +337,7 @@ static int create_container(struct monitor *m, struct error *err)
         dup2(null, 1);
         dup2(null, 2);
         close(null);
+        m->devnull = -1;
         int ours[] = {out[1], errp[1], in[0], con[1]};
         for (size_t i = 0; i < ARRAY_SIZE(ours); i++)
                 if (ours[i] >= 0)
@@ -402,12 +425,11 @@ static int setup_run(struct monitor *m, struct error *err)
             json_object_object_get_ex(cfg, "StdinOnce", &v))
                 m->stdin_once = json_object_get_boolean(v);
         if ((r = mkdirs(m, err)) < 0 || (r = mount_root(m, err)) < 0 ||
-            (r = write_bundle(m, doc, err)) < 0 || (r = listen_attach(m, err)) < 0)
+            (r = write_bundle(m, doc, err)) < 0)
                 return r;
-        _cleanup_free_ char *log = engine_log_path(m->e, m->c.id);
-        struct log_cfg lc;
-        logdrv_get_config(doc, &lc);
-        if ((r = log_sink_open(&m->sink, log, &lc, err)) < 0)
+        /* startproto: with the built-in runtime, while the init sets up (init_spawned) */
+        bool ext = m->c.runtime && m->c.runtime[0];
+        if (ext && (r = open_io(m, doc, err)) < 0)
                 return r;
         m->doc = doc; /* startproto: for init_spawned, during create_container */
         r = create_container(m, err);
@@ -715,7 +737,8 @@ static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
                  unsigned cols, struct engine *cli)
 {
-        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = cli != NULL, .cli = cli};
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = cli != NULL, .cli = cli,
+                            .devnull = -1};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         monitor_signals();
         sigset_t chld;
@@ -773,7 +796,7 @@ int monitor_main(const char *root, const char *runroot, const char *id, int sock
 
 int monitor_resume(const char *root, const char *runroot, const char *id, int argc, char **argv)
 {
-        struct monitor m = {MONLOOP_INIT, .explain_rd = -1};
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .devnull = -1};
         struct error err = {0};
         monitor_signals();
         int r = 0;

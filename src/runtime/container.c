@@ -84,15 +84,21 @@ static int listen_fds_from_env(void)
 struct spawned_ctx {
         struct container_state *st;
         const struct create_opts *o;
+        const char *config; /* the text of config.json */
         bool saved;
 };
 
 static int on_spawned(void *arg, pid_t pid, struct error *err)
 {
         struct spawned_ctx *sc = arg;
+        /* The state's copy of config.json (for exec), written meanwhile too. */
+        int r =
+            write_file_atomic(sc->st->dirfd, "config.json", sc->config, strlen(sc->config), 0600);
+        if (r < 0)
+                return error_sys(err, r, "save config of '%s'", sc->st->id);
         sc->st->pid = pid;
         sc->st->start_time = proc_start_time(pid);
-        int r = state_save(sc->st, err);
+        r = state_save(sc->st, err);
         if (r < 0)
                 return r;
         sc->saved = true;
@@ -165,10 +171,6 @@ static int create_locked(const struct create_opts *o, struct container_state **r
 
         _cleanup_close_ int fifo = -EBADF, console = -EBADF, listener = -EBADF;
         _cleanup_strv_ char **skipped = NULL, **view = NULL;
-        if ((r = write_file_atomic(st->dirfd, "config.json", text, strlen(text), 0600)) < 0) {
-                error_sys(err, r, "save config of '%s'", o->id);
-                goto fail;
-        }
         if (mkfifoat(st->dirfd, "exec.fifo", 0600) < 0) {
                 r = error_sys(err, -errno, "create exec.fifo");
                 goto fail;
@@ -228,7 +230,7 @@ static int create_locked(const struct create_opts *o, struct container_state **r
                         goto fail_cgroup;
         }
 
-        struct spawned_ctx sc = {.st = st, .o = o}; /* startproto */
+        struct spawned_ctx sc = {.st = st, .o = o, .config = text}; /* startproto */
         struct init_config c = {
             .spec = s,
             .id = o->id,
