@@ -41,21 +41,58 @@ static char **env_set(char **env, const char *name, const char *value)
         return strv_push(env, xasprintf("%s=%s", name, value));
 }
 
-/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does. */
+/* The home directory of uid if line (of /etc/passwd, without its newline)
+ * is its entry, else NULL. */
+static char *passwd_home(char *line, uid_t uid)
+{
+        char *fields[7] = {0};
+        char *p = line;
+        int n = 0;
+        /* strsep keeps empty fields, which strtok would drop. */
+        while (n < 7 && (fields[n] = strsep(&p, ":")))
+                n++;
+        if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && *fields[5])
+                return xstrdup(fields[5]);
+        return NULL;
+}
+
+/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does.
+ * Read through a stack buffer, not stdio: the init shares its heap and libc's
+ * list of open FILEs copy-on-write with its parent until it execs. Lines
+ * longer than the buffer are not entries anyone could log in with: skipped. */
 static char *home_for(uid_t uid)
 {
-        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
-        char line[1024];
-        while (f && fgets(line, sizeof(line), f)) {
-                char *fields[7] = {0};
-                char *save = NULL, *p = line;
-                int n = 0;
-                /* strsep keeps empty fields, which strtok would drop. */
-                while (n < 7 && (fields[n] = strsep(&p, ":")))
-                        n++;
-                (void)save;
-                if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && *fields[5])
-                        return xstrdup(fields[5]);
+        _cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        char buf[4096];
+        size_t len = 0;
+        bool skip = false; /* in the rest of an overlong line */
+        while (fd >= 0) {
+                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                bool eof = n <= 0;
+                len += eof ? 0 : (size_t)n;
+                buf[len] = '\0';
+                char *start = buf, *nl, *home;
+                while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
+                        *nl = '\0';
+                        if (!skip && (home = passwd_home(start, uid)))
+                                return home;
+                        skip = false;
+                        start = nl + 1;
+                }
+                size_t rest = len - (size_t)(start - buf);
+                if (eof) {
+                        if (rest && !skip && (home = passwd_home(start, uid)))
+                                return home;
+                        break;
+                }
+                if (rest == sizeof(buf) - 1) {
+                        skip = true;
+                        rest = 0;
+                }
+                memmove(buf, start, rest);
+                len = rest;
         }
         return xstrdup("/");
 }
