@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,59 +42,60 @@ static char **env_set(char **env, const char *name, const char *value)
         return strv_push(env, xasprintf("%s=%s", name, value));
 }
 
-/* The home directory of uid if line (of /etc/passwd, without its newline)
- * is its entry, else NULL. */
-static char *passwd_home(char *line, uid_t uid)
+/* One /etc/passwd entry as home_for reads it: its uid field and its home. */
+struct pw_line {
+        int field; /* index of the field being read */
+        char uid[24], home[PATH_MAX];
+        size_t uid_len, home_len;
+        bool too_long; /* a field did not fit: not an entry we can use */
+};
+
+static bool pw_line_is(struct pw_line *l, uid_t uid)
 {
-        char *fields[7] = {0};
-        char *p = line;
-        int n = 0;
-        /* strsep keeps empty fields, which strtok would drop. */
-        while (n < 7 && (fields[n] = strsep(&p, ":")))
-                n++;
-        if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && *fields[5])
-                return xstrdup(fields[5]);
-        return NULL;
+        l->uid[l->uid_len] = l->home[l->home_len] = '\0';
+        return l->field >= 5 && !l->too_long && l->uid_len > 0 &&
+               (uid_t)strtoul(l->uid, NULL, 10) == uid && l->home_len > 0;
 }
 
 /* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does.
- * Read through a stack buffer, not stdio: the init shares its heap and libc's
- * list of open FILEs copy-on-write with its parent until it execs. Lines
- * longer than the buffer are not entries anyone could log in with: skipped. */
+ * Parsed as it streams through a stack buffer, lines of any length, not
+ * through stdio: the init shares its heap and libc's list of open FILEs
+ * copy-on-write with its parent until it execs. */
 static char *home_for(uid_t uid)
 {
         _cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
-        char buf[4096];
-        size_t len = 0;
-        bool skip = false; /* in the rest of an overlong line */
-        while (fd >= 0) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                bool eof = n <= 0;
-                len += eof ? 0 : (size_t)n;
-                buf[len] = '\0';
-                char *start = buf, *nl, *home;
-                while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
-                        *nl = '\0';
-                        if (!skip && (home = passwd_home(start, uid)))
-                                return home;
-                        skip = false;
-                        start = nl + 1;
+        char buf[1024];
+        struct pw_line l;
+        l.field = 0;
+        l.uid_len = l.home_len = 0;
+        l.too_long = false;
+        ssize_t n;
+        while (fd >= 0 && ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))) {
+                for (ssize_t i = 0; i < n; i++) {
+                        char ch = buf[i];
+                        if (ch == '\n') {
+                                if (pw_line_is(&l, uid))
+                                        return xstrdup(l.home);
+                                l.field = 0;
+                                l.uid_len = l.home_len = 0;
+                                l.too_long = false;
+                        } else if (ch == ':') {
+                                l.field++;
+                        } else if (l.field == 2) {
+                                if (l.uid_len < sizeof(l.uid) - 1)
+                                        l.uid[l.uid_len++] = ch;
+                                else
+                                        l.too_long = true;
+                        } else if (l.field == 5) {
+                                if (l.home_len < sizeof(l.home) - 1)
+                                        l.home[l.home_len++] = ch;
+                                else
+                                        l.too_long = true;
+                        }
                 }
-                size_t rest = len - (size_t)(start - buf);
-                if (eof) {
-                        if (rest && !skip && (home = passwd_home(start, uid)))
-                                return home;
-                        break;
-                }
-                if (rest == sizeof(buf) - 1) {
-                        skip = true;
-                        rest = 0;
-                }
-                memmove(buf, start, rest);
-                len = rest;
         }
+        if (pw_line_is(&l, uid)) /* a last line without its newline */
+                return xstrdup(l.home);
         return xstrdup("/");
 }
 
