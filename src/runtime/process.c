@@ -54,10 +54,11 @@ static bool pw_line_is(struct pw_line *l, uid_t uid)
 {
         l->uid[l->uid_len] = l->home[l->home_len] = '\0';
         return l->field >= 5 && !l->too_long && l->uid_len > 0 &&
-               (uid_t)strtoul(l->uid, NULL, 10) == uid && l->home_len > 0;
+               (uid_t)strtoul(l->uid, NULL, 10) == uid;
 }
 
-/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does.
+/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does
+ * (and empty when the entry's home field is, as runc and crun have it).
  * Parsed as it streams through a stack buffer, lines of any length, not
  * through stdio: the init shares its heap and libc's list of open FILEs
  * copy-on-write with its parent until it execs. */
