@@ -618,9 +618,12 @@ int cgroup_enter_self(char *const *dirs, bool in_unified, struct error *err)
                 bool v2 = h && h->v2;
                 if (v2 && in_unified)
                         continue;
-                /* v2 has no per-thread file outside threaded subtrees: cgroup.procs. */
-                _cleanup_free_ char *f = xasprintf("%s/%s", *d, v2 ? "cgroup.procs" : "tasks");
-                int r = sys_write_file_at(AT_FDCWD, f, NULL, "0");
+                /* v2 has no per-thread file outside threaded subtrees: cgroup.procs.
+                 * On the stack: this runs in a child that shares its heap pages
+                 * copy-on-write with its parent (each page written is copied). */
+                char f[PATH_MAX];
+                int r = snprintf(f, sizeof(f), "%s/%s", *d, v2 ? "cgroup.procs" : "tasks");
+                r = r < (int)sizeof(f) ? sys_write_file_at(AT_FDCWD, f, NULL, "0") : -ENAMETOOLONG;
                 if (r < 0) {
                         const char *hint = h ? h->ops->enter_hint(h, r) : NULL;
                         if (hint)
@@ -660,6 +663,26 @@ pid_t cgroup_clone(char *const *dirs, unsigned long flags, bool *ret_in_unified)
                 }
         }
         return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+bool cgroup_dir_mount(const char *dir, const char **ret_mountpoint, bool *ret_v2, char *opts,
+                      size_t opts_len)
+{
+        const struct cg_layout *l;
+        if (cg_layout_get(&l, NULL) < 0)
+                return false;
+        const struct cg_hier *h = cg_hier_of(l, dir);
+        if (!h || opts_len == 0)
+                return false;
+        size_t o = 0;
+        opts[0] = '\0';
+        for (char **c = h->controllers; c && *c; c++)
+                o += snprintf(opts + o, o < opts_len ? opts_len - o : 0, "%s%s", o ? "," : "", *c);
+        if (o >= opts_len)
+                return false;
+        *ret_mountpoint = h->mountpoint;
+        *ret_v2 = h->v2;
+        return true;
 }
 
 const char *cgroup_unified_dir(char *const *dirs)

@@ -58,6 +58,13 @@ int cgroup_enter_self(char *const *dirs, bool in_unified, struct error *err);
  * dirs when there is one (clone3 CLONE_INTO_CGROUP). Returns like fork;
  * *ret_in_unified says whether the child is already in the v2 directory. */
 pid_t cgroup_clone(char *const *dirs, unsigned long flags, bool *ret_in_unified);
+/* Where the hierarchy holding dir is mounted on the host, from the layout
+ * parsed once per process (no /proc read when it is cached, as in a child
+ * cloned after cgroup_create): its mount point, whether it is v2 and, for
+ * v1, its controllers as mount -t cgroup -o takes them ("cpu,cpuacct",
+ * "name=systemd"). False when no hierarchy of the layout holds dir. */
+bool cgroup_dir_mount(const char *dir, const char **ret_mountpoint, bool *ret_v2, char *opts,
+                      size_t opts_len);
 /* The v2 directory among dirs (for clone3 CLONE_INTO_CGROUP), or NULL. */
 const char *cgroup_unified_dir(char *const *dirs);
 /* Lists the pids in the container's cgroup (and its descendants), sorted. */

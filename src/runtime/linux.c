@@ -188,9 +188,12 @@ static bool has_ns(const struct spec *s, int type)
         return spec_find_namespace(s, type) != NULL;
 }
 
-/* The init's work after it is in all its namespaces. Never returns. */
+/* The init's work after it is in all its namespaces. Never returns.
+ * host_userns: the runtime itself runs in a child user namespace (found by
+ * the parent before the clone: reading uid_map here would allocate in pages
+ * shared copy-on-write with it). */
 static __attribute__((noreturn)) void init_run(const struct init_config *c, int sock,
-                                               pid_t host_pid)
+                                               pid_t host_pid, bool host_userns)
 {
         const struct spec *s = c->spec;
         struct error err = {0};
@@ -225,7 +228,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
             .spec = s,
             .rootfs = c->rootfs,
             /* rootless husk: root of a user namespace, no device nodes either */
-            .userns = userns || userns_in_child_namespace(),
+            .userns = userns || host_userns,
             .netns = has_ns(s, CLONE_NEWNET),
             .cgroupns = cgns != NULL,
             .cgroup_dirs = c->cgroup_view_dirs ? c->cgroup_view_dirs : c->cgroup_dirs,
@@ -307,7 +310,7 @@ static __attribute__((noreturn)) void init_run(const struct init_config *c, int 
 
 /* General path: join by path, unshare the rest, fork for a pid namespace. */
 static __attribute__((noreturn)) void child_general(const struct init_config *c, int sock,
-                                                    struct ns_plan *p)
+                                                    struct ns_plan *p, bool host_userns)
 {
         struct error err = {0};
         int r;
@@ -337,7 +340,7 @@ static __attribute__((noreturn)) void child_general(const struct init_config *c,
                 int host_pid = sync_expect(sock, SYNC_GO);
                 if (host_pid < 0)
                         _exit(1);
-                init_run(c, sock, host_pid);
+                init_run(c, sock, host_pid, host_userns);
         }
         pid_t pid = fork();
         if (pid < 0) {
@@ -351,7 +354,7 @@ static __attribute__((noreturn)) void child_general(const struct init_config *c,
         int host_pid = sync_expect(sock, SYNC_GO);
         if (host_pid < 0)
                 _exit(1);
-        init_run(c, sock, host_pid);
+        init_run(c, sock, host_pid, host_userns);
 }
 
 static void kill_and_reap(pid_t pid)
@@ -384,6 +387,8 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
         /* Decided here: in the child, geteuid() changes once the parent maps it. */
         bool dumpable_until_mapped = new_user && geteuid() != 0;
         int clone_flags = fast ? (plan.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME)) : 0;
+        /* Only asked when the spec has no user namespace (then the init's is ours). */
+        bool host_userns = !has_ns(s, CLONE_NEWUSER) && userns_in_child_namespace();
         explain_clone(plan.new_flags, "the container's init");
         bool in_unified = false;
         pid_t child = cgroup_clone(c->cgroup_dirs, (unsigned long)clone_flags, &in_unified);
@@ -423,9 +428,9 @@ int linux_spawn_init(const struct init_config *c, pid_t *ret_pid, struct error *
                         int host_pid = sync_expect(sv[1], SYNC_GO);
                         if (host_pid < 0)
                                 _exit(1);
-                        init_run(c, sv[1], host_pid);
+                        init_run(c, sv[1], host_pid, host_userns);
                 }
-                child_general(c, sv[1], &plan);
+                child_general(c, sv[1], &plan, host_userns);
         }
         close(sv[1]);
         bool joined_pid = false;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,22 +42,61 @@ static char **env_set(char **env, const char *name, const char *value)
         return strv_push(env, xasprintf("%s=%s", name, value));
 }
 
-/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does. */
+/* One /etc/passwd entry as home_for reads it: its uid field and its home. */
+struct pw_line {
+        int field; /* index of the field being read */
+        char uid[24], home[PATH_MAX];
+        size_t uid_len, home_len;
+        bool too_long; /* a field did not fit: not an entry we can use */
+};
+
+static bool pw_line_is(struct pw_line *l, uid_t uid)
+{
+        l->uid[l->uid_len] = l->home[l->home_len] = '\0';
+        return l->field >= 5 && !l->too_long && l->uid_len > 0 &&
+               (uid_t)strtoul(l->uid, NULL, 10) == uid;
+}
+
+/* HOME from the container's /etc/passwd for uid, "/" when absent, as runc does
+ * (and empty when the entry's home field is, as runc and crun have it).
+ * Parsed as it streams through a stack buffer, lines of any length, not
+ * through stdio: the init shares its heap and libc's list of open FILEs
+ * copy-on-write with its parent until it execs. */
 static char *home_for(uid_t uid)
 {
-        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
-        char line[1024];
-        while (f && fgets(line, sizeof(line), f)) {
-                char *fields[7] = {0};
-                char *save = NULL, *p = line;
-                int n = 0;
-                /* strsep keeps empty fields, which strtok would drop. */
-                while (n < 7 && (fields[n] = strsep(&p, ":")))
-                        n++;
-                (void)save;
-                if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && *fields[5])
-                        return xstrdup(fields[5]);
+        _cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        char buf[1024];
+        struct pw_line l;
+        l.field = 0;
+        l.uid_len = l.home_len = 0;
+        l.too_long = false;
+        ssize_t n;
+        while (fd >= 0 && ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))) {
+                for (ssize_t i = 0; i < n; i++) {
+                        char ch = buf[i];
+                        if (ch == '\n') {
+                                if (pw_line_is(&l, uid))
+                                        return xstrdup(l.home);
+                                l.field = 0;
+                                l.uid_len = l.home_len = 0;
+                                l.too_long = false;
+                        } else if (ch == ':') {
+                                l.field++;
+                        } else if (l.field == 2) {
+                                if (l.uid_len < sizeof(l.uid) - 1)
+                                        l.uid[l.uid_len++] = ch;
+                                else
+                                        l.too_long = true;
+                        } else if (l.field == 5) {
+                                if (l.home_len < sizeof(l.home) - 1)
+                                        l.home[l.home_len++] = ch;
+                                else
+                                        l.too_long = true;
+                        }
+                }
         }
+        if (pw_line_is(&l, uid)) /* a last line without its newline */
+                return xstrdup(l.home);
         return xstrdup("/");
 }
 

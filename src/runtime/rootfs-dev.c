@@ -42,8 +42,16 @@ static int bind_device(int rootfd, const char *path, struct error *err)
         return 0;
 }
 
-static int make_device(const struct rootfs_ctx *ctx, int rootfd, const struct spec_device *d,
-                       struct error *err)
+/* What every make_device of one rootfs_dev_populate shares: asked once,
+ * not per node (each syscall counts in the init's critical path). */
+struct dev_env {
+        uid_t euid;
+        gid_t egid;
+        int devfd; /* /dev, opened for the first node made there */
+};
+
+static int make_device(const struct rootfs_ctx *ctx, int rootfd, struct dev_env *env,
+                       const struct spec_device *d, struct error *err)
 {
         char path[PATH_MAX];
         int r = path_clean(d->path, path, sizeof(path));
@@ -56,17 +64,23 @@ static int make_device(const struct rootfs_ctx *ctx, int rootfd, const struct sp
         char *slash = strrchr(path, '/');
         *slash = '\0';
         const char *base = slash + 1;
-        _cleanup_close_ int dfd = -EBADF;
-        r = safe_mkdir_p(rootfd, *path ? path : "/", 0755, &dfd);
+        _cleanup_close_ int own = -EBADF;
+        bool in_dev = strcmp(path, "/dev") == 0;
+        if (!in_dev || env->devfd < 0) {
+                r = safe_mkdir_p(rootfd, *path ? path : "/", 0755, &own);
+                if (r < 0) {
+                        *slash = '/';
+                        return error_sys(err, r, "create the directory of '%s'", path);
+                }
+                if (in_dev)
+                        env->devfd = TAKE_FD(own);
+        }
         *slash = '/';
-        if (r < 0)
-                return error_sys(err, r, "create the directory of '%s'", path);
+        int dfd = own >= 0 ? own : env->devfd;
         mode_t mode = (d->has_file_mode ? d->file_mode : 0666) & 07777;
         dev_t dev = type == S_IFIFO ? 0 : makedev((unsigned)d->major, (unsigned)d->minor);
-        /* The node gets exactly the mode asked for. */
-        mode_t old = umask(0);
+        /* The node gets exactly the mode asked for (the caller's umask is 0). */
         r = sys_mknod_at(dfd, base, path, type | mode, dev);
-        umask(old);
         if (r == -EEXIST)
                 return 0; /* kept as it is, like runc */
         if (r == -EPERM && type != S_IFIFO)
@@ -75,7 +89,7 @@ static int make_device(const struct rootfs_ctx *ctx, int rootfd, const struct sp
                 return error_sys(err, r, "mknod '%s'", path);
         uid_t uid = d->has_uid ? d->uid : 0;
         gid_t gid = d->has_gid ? d->gid : 0;
-        if (uid != geteuid() || gid != getegid()) {
+        if (uid != env->euid || gid != env->egid) {
                 r = sys_chown_at(dfd, base, path, uid, gid);
                 if (r < 0)
                         return error_sys(err, r, "chown '%s'", path);
@@ -105,24 +119,30 @@ static int dev_symlink(int devfd, const char *target, const char *name, struct e
         return 0;
 }
 
-int rootfs_dev_populate(const struct rootfs_ctx *ctx, int rootfd, struct error *err)
+static int make_devices(const struct rootfs_ctx *ctx, int rootfd, struct error *err)
 {
         const struct spec *sp = ctx->spec;
-        int r;
-        for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
-                if (listed(sp, default_devices[i].path))
-                        continue;
-                r = make_device(ctx, rootfd, &default_devices[i], err);
-                if (r < 0)
-                        return r;
-        }
-        for (size_t i = 0; i < sp->linux.n_devices; i++) {
-                if (!sp->linux.devices[i].path)
-                        continue;
-                r = make_device(ctx, rootfd, &sp->linux.devices[i], err);
-                if (r < 0)
-                        return r;
-        }
+        struct dev_env env = {.euid = geteuid(), .egid = getegid(), .devfd = -EBADF};
+        int r = 0;
+        /* Once for all nodes; directories made on the way are 0755 either way. */
+        mode_t old = umask(0);
+        for (size_t i = 0; r == 0 && i < ARRAY_SIZE(default_devices); i++)
+                if (!listed(sp, default_devices[i].path))
+                        r = make_device(ctx, rootfd, &env, &default_devices[i], err);
+        for (size_t i = 0; r == 0 && i < sp->linux.n_devices; i++)
+                if (sp->linux.devices[i].path)
+                        r = make_device(ctx, rootfd, &env, &sp->linux.devices[i], err);
+        umask(old);
+        if (env.devfd >= 0)
+                close(env.devfd);
+        return r;
+}
+
+int rootfs_dev_populate(const struct rootfs_ctx *ctx, int rootfd, struct error *err)
+{
+        int r = make_devices(ctx, rootfd, err);
+        if (r < 0)
+                return r;
 
         _cleanup_close_ int devfd = -EBADF;
         r = safe_mkdir_p(rootfd, "/dev", 0755, &devfd);

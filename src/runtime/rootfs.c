@@ -16,17 +16,37 @@
 #include "core/safepath.h"
 #include "core/sys.h"
 #include "core/util.h"
+#include "runtime/cgroup.h"
 #include "runtime/mount.h"
 #include "runtime/rootfs-internal.h"
+
+/* The mount table, read only when something needs it: the host's can be
+ * long (tens of KiB of overlay options), and the init that reads it shares
+ * its heap copy-on-write with its parent. */
+struct mount_table {
+        bool read;
+        struct mountinfo *mi;
+        size_t n_mi;
+};
 
 /* What one rootfs_prepare() call works with. */
 struct setup {
         const struct rootfs_ctx *ctx;
         char root[PATH_MAX]; /* the rootfs, symlinks resolved */
         int rootfd;          /* O_PATH of the rootfs after it was bound onto itself */
-        struct mountinfo *mi;
-        size_t n_mi;
+        struct mount_table *mt;
 };
+
+static int mount_table_get(const struct setup *s, struct error *err)
+{
+        if (s->mt->read)
+                return 0;
+        int r = mountinfo_read(&s->mt->mi, &s->mt->n_mi);
+        if (r < 0)
+                return error_sys(err, r, "read '/proc/self/mountinfo'");
+        s->mt->read = true;
+        return 0;
+}
 
 static const unsigned long propagation_flags = MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE;
 static const unsigned long bind_remount_flags =
@@ -337,13 +357,111 @@ static void cgroup_v1_opts(const char *super, char *buf, size_t len)
         }
 }
 
+/* Where the hierarchy holding the container's cgroup dir d is mounted, and
+ * its type and controllers: from the cgroup layout the runtime already
+ * parsed, else (a directory outside it) from the mount table. */
+static int cgroup_hier(const struct setup *s, const char *d, const char **ret_mp, bool *ret_v2,
+                       char *opts, size_t len, struct error *err)
+{
+        if (cgroup_dir_mount(d, ret_mp, ret_v2, opts, len))
+                return 0;
+        int r = mount_table_get(s, err);
+        if (r < 0)
+                return r;
+        const struct mountinfo *h = mountinfo_find(s->mt->mi, s->mt->n_mi, d, "cgroup");
+        if (!h)
+                return error_msg(err, -ENOENT, "no cgroup hierarchy holds '%s'", d);
+        *ret_mp = h->mount_point;
+        *ret_v2 = strcmp(h->fstype, "cgroup2") == 0;
+        cgroup_v1_opts(h->super_opts, opts, len);
+        return 0;
+}
+
+/* The name of d's hierarchy below /sys/fs/cgroup ("memory", "cpu,cpuacct"),
+ * the last component of its host mount point; "" for none. */
+static int cgroup_sub_name(const struct setup *s, const char *d, char *name, size_t len,
+                           bool *ret_v2, char *opts, size_t opts_len, struct error *err)
+{
+        const char *mp = NULL;
+        int r = cgroup_hier(s, d, &mp, ret_v2, opts, opts_len, err);
+        if (r < 0)
+                return r;
+        const char *n = strrchr(mp, '/');
+        n = n ? n + 1 : mp;
+        if (snprintf(name, len, "%s", n) >= (int)len)
+                return error_msg(err, -ENAMETOOLONG, "cgroup mount point '%s': name too long", mp);
+        return 0;
+}
+
+/* Binds the container's cgroup src onto a new directory name of the fresh
+ * tmpfs dfd (ours alone, so made and opened without a symlink-safe walk). */
+static int bind_cgroup_dir(int dfd, const char *src, const char *name, const char *shown,
+                           struct error *err)
+{
+        int r = sys_mkdir_at(dfd, name, shown, 0755);
+        if (r < 0 && r != -EEXIST)
+                return error_sys(err, r, "create mount point '%s'", shown);
+        _cleanup_close_ int fd = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return error_sys(err, -errno, "open mount point '%s'", shown);
+        char p[32];
+        r = sys_mount(src, fd_proc_path(fd, p), shown, NULL, MS_BIND | MS_REC, NULL);
+        if (r < 0)
+                return error_sys(err, r, "mount '%s' on '%s'", src, shown);
+        return 0;
+}
+
+/* MS_* flags of a bind remount as mount_setattr attributes (the atime mode
+ * as a remount sets it: relatime unless told otherwise). */
+static void remount_attrs(unsigned long flags, uint64_t *ret_set, uint64_t *ret_clr)
+{
+        uint64_t set = 0, clr = 0;
+        set |= flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0;
+        set |= flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0;
+        set |= flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0;
+        set |= flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0;
+        if (flags & MS_NODIRATIME)
+                set |= MOUNT_ATTR_NODIRATIME;
+        else
+                clr |= MOUNT_ATTR_NODIRATIME;
+        set |= flags & MS_NOATIME ? MOUNT_ATTR_NOATIME : MOUNT_ATTR_RELATIME;
+        clr |= MOUNT_ATTR__ATIME;
+        *ret_set = set;
+        *ret_clr = clr;
+}
+
+/* The read-only flags of a v1 cgroup mount, one bind remount per hierarchy
+ * and one of the tmpfs: what mount_cgroup_v1 falls back to when one
+ * recursive mount_setattr can't do it (kernel < 5.12, flags locked by a more
+ * privileged namespace). */
+static int cgroup_v1_remount_each(const struct setup *s, const char *dest, unsigned long keep,
+                                  struct error *err)
+{
+        for (char *const *d = s->ctx->cgroup_dirs; d && *d; d++) {
+                char name[NAME_MAX + 1], opts[512], sub[PATH_MAX];
+                bool v2;
+                int r = cgroup_sub_name(s, *d, name, sizeof(name), &v2, opts, sizeof(opts), err);
+                if (r < 0)
+                        return r;
+                if (!*name)
+                        continue;
+                snprintf(sub, sizeof(sub), "%s/%s", dest, name);
+                if ((r = remount_dest(s, sub, keep, err)) < 0)
+                        return r;
+        }
+        return remount_dest(s, dest, MS_RDONLY | MS_NOEXEC | MS_NOSUID | MS_NODEV, err);
+}
+
 /* cgroup v1 (and hybrid): a tmpfs with one directory per hierarchy, each the
- * container's own cgroup (bound, or mounted in a cgroup namespace), as runc. */
+ * container's own cgroup (bound, or mounted in a cgroup namespace), as runc.
+ * Read-only binds are bound plainly, then the tmpfs and all of them are made
+ * read-only by one recursive mount_setattr instead of a remount each. */
 static int mount_cgroup_v1(const struct setup *s, const struct spec_mount *m, const char *dest,
                            struct error *err)
 {
         unsigned long keep = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
                                          MS_NODIRATIME | MS_RELATIME);
+        bool batch = !s->ctx->cgroupns && (m->flags & MS_RDONLY);
         struct spec_mount tm = {
             .destination = m->destination,
             .type = "tmpfs",
@@ -353,26 +471,27 @@ static int mount_cgroup_v1(const struct setup *s, const struct spec_mount *m, co
         int r = mount_fs(s, &tm, dest, MS_NOEXEC | MS_NOSUID | MS_NODEV, "mode=755", err);
         if (r < 0)
                 return r;
+        _cleanup_close_ int dfd = -EBADF;
+        if ((r = reopen_dest(s, dest, &dfd, err)) < 0)
+                return r;
         for (char *const *d = s->ctx->cgroup_dirs; d && *d; d++) {
-                const struct mountinfo *h = mountinfo_find(s->mi, s->n_mi, *d, "cgroup");
-                if (!h)
-                        return error_msg(err, -ENOENT, "no cgroup hierarchy holds '%s'", *d);
-                const char *name = strrchr(h->mount_point, '/');
-                name = name ? name + 1 : h->mount_point;
+                char name[NAME_MAX + 1], opts[512], sub[PATH_MAX];
+                bool v2;
+                r = cgroup_sub_name(s, *d, name, sizeof(name), &v2, opts, sizeof(opts), err);
+                if (r < 0)
+                        return r;
                 if (!*name)
                         continue;
-                char sub[PATH_MAX];
                 snprintf(sub, sizeof(sub), "%s/%s", dest, name);
-                bool v2 = strcmp(h->fstype, "cgroup2") == 0;
                 if (s->ctx->cgroupns) {
-                        char opts[512];
-                        cgroup_v1_opts(h->super_opts, opts, sizeof(opts));
                         struct spec_mount cm = {
                             .destination = sub,
                             .type = v2 ? "cgroup2" : "cgroup",
                             .source = "cgroup",
                         };
                         r = mount_fs(s, &cm, sub, keep, v2 || !*opts ? NULL : opts, err);
+                } else if (batch) {
+                        r = bind_cgroup_dir(dfd, *d, name, sub, err);
                 } else {
                         struct spec_mount bm = {
                             .destination = sub,
@@ -385,11 +504,8 @@ static int mount_cgroup_v1(const struct setup *s, const struct spec_mount *m, co
                         return r;
                 /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct". */
                 if (strchr(name, ',')) {
-                        _cleanup_close_ int dfd = -EBADF;
-                        r = reopen_dest(s, dest, &dfd, err);
-                        if (r < 0)
-                                return r;
-                        _cleanup_free_ char *list = xstrdup(name);
+                        char list[NAME_MAX + 1];
+                        snprintf(list, sizeof(list), "%s", name);
                         char *save = NULL;
                         for (char *c = strtok_r(list, ",", &save); c;
                              c = strtok_r(NULL, ",", &save)) {
@@ -400,6 +516,17 @@ static int mount_cgroup_v1(const struct setup *s, const struct spec_mount *m, co
                                         return error_sys(err, r, "symlink '%s'", shown);
                         }
                 }
+        }
+        if (batch) {
+                uint64_t set, clr;
+                remount_attrs(keep, &set, &clr);
+                char p[32];
+                r = sys_mount_setattr(fd_proc_path(dfd, p), dest, true, set, clr);
+                if (r == 0)
+                        return 0;
+                explain_note("recursive mount attributes failed (%s); remounting one by one",
+                             strerror(-r));
+                return cgroup_v1_remount_each(s, dest, keep, err);
         }
         if (m->flags & MS_RDONLY)
                 return remount_dest(s, dest, MS_RDONLY | MS_NOEXEC | MS_NOSUID | MS_NODEV, err);
@@ -500,12 +627,19 @@ static const struct spec_mount *dev_mount(const struct spec *sp, bool *ret_bind)
 
 /* Makes the parent mount of the rootfs private when it is shared: pivot_root
  * refuses a shared parent, and binds must not travel to other namespaces. */
-static int parent_private(struct setup *s, struct error *err)
+static int parent_private(struct setup *s, unsigned long prop, struct error *err)
 {
-        const struct mountinfo *p = mountinfo_find(s->mi, s->n_mi, s->root, NULL);
+        /* After a recursive slave or private, no mount in this namespace is
+         * shared: nothing to look up. */
+        if ((prop & MS_REC) && (prop & (MS_SLAVE | MS_PRIVATE)) && !(prop & MS_SHARED))
+                return 0;
+        int r = mount_table_get(s, err);
+        if (r < 0)
+                return r;
+        const struct mountinfo *p = mountinfo_find(s->mt->mi, s->mt->n_mi, s->root, NULL);
         if (!p || !p->shared)
                 return 0;
-        int r = sys_mount(NULL, p->mount_point, NULL, NULL, MS_PRIVATE, NULL);
+        r = sys_mount(NULL, p->mount_point, NULL, NULL, MS_PRIVATE, NULL);
         if (r < 0)
                 return error_sys(err, r, "make '%s' private", p->mount_point);
         return 0;
@@ -514,7 +648,8 @@ static int parent_private(struct setup *s, struct error *err)
 int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
 {
         const struct spec *sp = ctx->spec;
-        struct setup s = {.ctx = ctx, .rootfd = -EBADF};
+        struct mount_table mt = {0};
+        struct setup s = {.ctx = ctx, .rootfd = -EBADF, .mt = &mt};
         /* ctx->rootfs is canonical already (rootfs.h): no realpath walk needed. */
         if (ctx->rootfs[0] != '/' ||
             snprintf(s.root, sizeof(s.root), "%s", ctx->rootfs) >= (int)sizeof(s.root))
@@ -525,10 +660,7 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
         int r = mount_propagate("/", "/", prop);
         if (r < 0)
                 return error_sys(err, r, "set propagation of '/'");
-        r = mountinfo_read(&s.mi, &s.n_mi);
-        if (r < 0)
-                return error_sys(err, r, "read '/proc/self/mountinfo'");
-        r = parent_private(&s, err);
+        r = parent_private(&s, prop, err);
         if (r == 0) {
                 r = sys_mount(s.root, s.root, NULL, NULL, MS_BIND | MS_REC, NULL);
                 if (r < 0)
@@ -547,7 +679,8 @@ int rootfs_prepare(const struct rootfs_ctx *ctx, struct error *err)
                 r = rootfs_dev_populate(ctx, s.rootfd, err);
         if (r == 0 && ctx->console_path)
                 r = rootfs_dev_console(ctx, s.rootfd, err);
-        mountinfo_free(s.mi, s.n_mi);
+        if (mt.read)
+                mountinfo_free(mt.mi, mt.n_mi);
         if (s.rootfd >= 0)
                 close(s.rootfd);
         return r;

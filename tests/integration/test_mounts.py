@@ -44,6 +44,55 @@ def test_default_mounts(rt):
     assert "ro" in root["options"]
 
 
+def _cgroup_tree(p):
+    return [m for m in p.mounts()
+            if m["mountpoint"] == "/sys/fs/cgroup" or m["mountpoint"].startswith("/sys/fs/cgroup/")]
+
+
+def _host_cgroup_v1():
+    return not any(line.split()[1:3] == ["/sys/fs/cgroup", "cgroup2"]
+                   for line in Path("/proc/self/mounts").read_text().splitlines())
+
+
+@pytest.mark.asan
+def test_cgroup_tree_read_only(rt):
+    """The default ro cgroup mount: /sys/fs/cgroup and every hierarchy under it
+    read-only, nosuid, nodev, noexec; on v1 each hierarchy shows the
+    container's own cgroup, not the host's root."""
+    b = rt.bundle(args=("/probe", "mountinfo"))
+    p = run_probe(rt, b)
+    tree = _cgroup_tree(p)
+    assert tree, p.mounts()
+    for m in tree:
+        assert {"nosuid", "nodev", "noexec"} <= m["options"], m
+    hier = [m for m in tree if m["fstype"] in ("cgroup", "cgroup2")]
+    for m in hier:
+        assert "ro" in m["options"], m
+    if _host_cgroup_v1():
+        assert tree[0]["fstype"] == "tmpfs"
+        # runc and crun leave the tmpfs itself writable; husk does not.
+        if rt.name == "husk":
+            assert "ro" in tree[0]["options"], tree[0]
+        assert len(hier) >= 2, tree
+        for m in hier:
+            assert m["root"].endswith("/" + b.path.name), m
+
+
+def test_cgroup_tree_writable(rt):
+    """A cgroup mount without "ro": the hierarchies stay writable (still
+    nosuid, nodev, noexec)."""
+    b = rt.bundle(args=("/probe", "mountinfo"))
+    for m in b.config["mounts"]:
+        if m["destination"] == "/sys/fs/cgroup":
+            m["options"] = [o for o in m.get("options", []) if o != "ro"]
+    p = run_probe(rt, b)
+    tree = _cgroup_tree(p)
+    assert tree, p.mounts()
+    for m in tree:
+        assert "ro" not in m["options"], m
+        assert {"nosuid", "nodev", "noexec"} <= m["options"], m
+
+
 def test_tmpfs_options(rt):
     b = rt.bundle(args=("/probe", "mountinfo", "stat", "/mnt"))
     b.add_mount("/mnt", "tmpfs", "tmpfs", ["size=1m", "mode=0700", "nosuid", "nodev", "noexec"])

@@ -257,3 +257,25 @@ def test_terminal_without_console_socket_fails(working, rt):
 def test_no_terminal_no_tty(rt):
     p = run_probe(rt, rt.bundle(args=("/probe", "tty")))
     assert p["isatty.0"] == p["isatty.1"] == p["isatty.2"] == "0"
+
+
+def test_home_from_passwd(rt):
+    """HOME comes from the container's /etc/passwd entry for the uid, whole
+    lines of any length; an empty home field stays empty (as runc and crun
+    have it), no entry gives "/"."""
+    b = rt.bundle(args=("/probe", "env"), writable=True)
+    long_name = "n" * 5000
+    (b.path / "rootfs/etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\n"
+        + long_name + ":x:7:7::/home/long:/bin/sh\n"
+        "later:x:7:7::/home/later:/bin/sh\n"
+        "noshell:x:8:8::/home/noshell\n"
+        "nohome:x:9:9::\n"
+        "last:x:1001:1001::/home/last")  # no newline at the end
+    cases = [(0, "/root"), (7, "/home/long"), (8, "/home/noshell"), (9, ""), (1001, "/home/last")]
+    if rt.name != "crun":  # crun 1.8 sets no HOME for a uid without an entry
+        cases.append((4242, "/"))
+    for uid, home in cases:
+        b.process["user"] = {"uid": uid, "gid": 0}
+        p = run_probe(rt, b)
+        assert p.env().get("HOME") == home, (uid, p.env())
