@@ -611,9 +611,28 @@ static void rule_text(const struct res_device *d, char *buf, size_t len)
         snprintf(buf, len, "%c %s:%s %s", d->type, ma, mi, d->access);
 }
 
+/* startproto: one rule per write(2), as v1 wants, but each file opened once
+ * (an open, a write and a close per rule before: ~36 syscalls a start). */
+static int wr_fd(struct ctx *c, int *fd, const char *dir, const char *file, const char *field,
+                 const char *value)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        explain("echo %s > %s", shq(value), shq(p));
+        if (*fd < 0 && (*fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+                return error_sys(c->err, -errno, "%s.%s: write '%s' to '%s'", c->path, field, value,
+                                 p);
+        size_t len = strlen(value);
+        ssize_t n = write(*fd, value, len);
+        if (n < 0 || (size_t)n != len)
+                return error_sys(c->err, n < 0 ? -errno : -EIO, "%s.%s: write '%s' to '%s'",
+                                 c->path, field, value, p);
+        return 0;
+}
+
 static int devices_v1(struct ctx *c, const char *d, const struct resources *r)
 {
-        int q = wr(c, d, "devices.deny", "devices", "a");
+        _cleanup_close_ int allow = -EBADF, deny = -EBADF;
+        int q = wr_fd(c, &deny, d, "devices.deny", "devices", "a");
         if (q < 0)
                 return q;
         size_t n = r->n_devices + res_n_default_devices;
@@ -627,7 +646,8 @@ static int devices_v1(struct ctx *c, const char *d, const struct resources *r)
                         snprintf(f, sizeof(f), "devices (default rule '%s')", rule);
                 else
                         snprintf(f, sizeof(f), "devices[%zu]", i);
-                if ((q = wr(c, d, x->allow ? "devices.allow" : "devices.deny", f, rule)) < 0)
+                if ((q = wr_fd(c, x->allow ? &allow : &deny, d,
+                               x->allow ? "devices.allow" : "devices.deny", f, rule)) < 0)
                         return q;
         }
         return 0;
