@@ -557,7 +557,9 @@ int seccomp_filter_compile(const struct seccomp_profile *p, struct seccomp_filte
  * after container with the same profile. The BPF is kept in ROOT/.seccomp-cache,
  * named by a hash of the profile's JSON and libseccomp's version, and used
  * only when the whole key stored in the entry matches. */
-#define CACHE_MAGIC "husk-seccomp-cache 1\n"
+/* startproto: 2 adds what loading needs of the profile (flags, notify,
+ * execveat), so a hit skips parsing it (resolving ~350 names per arch). */
+#define CACHE_MAGIC "husk-seccomp-cache 2\n"
 #define CACHE_MAX   64
 
 static uint64_t fnv1a(const char *s, size_t n)
@@ -583,13 +585,20 @@ static bool cache_load(int dirfd, const char *key, struct seccomp_filter *f)
         size_t len = 0, klen = strlen(key), ml = strlen(CACHE_MAGIC);
         if (read_file_at(dirfd, name, 0, &text, &len) < 0)
                 return false;
-        /* MAGIC KEY \0 SUMMARY \0 BPF */
+        /* MAGIC KEY \0 META \0 SUMMARY \0 BPF (META: "FLAGS NOTIFY EXECVEAT") */
         if (len < ml + klen + 2 || memcmp(text, CACHE_MAGIC, ml) != 0 ||
             memcmp(text + ml, key, klen) != 0 || text[ml + klen] != '\0')
                 return false;
-        const char *summary = text + ml + klen + 1;
-        size_t slen = strnlen(summary, len - ml - klen - 1);
-        size_t off = ml + klen + 1 + slen + 1;
+        const char *meta = text + ml + klen + 1;
+        size_t mlen = strnlen(meta, len - ml - klen - 1);
+        unsigned fl, notify, xat;
+        int used = 0;
+        if (ml + klen + 1 + mlen >= len ||
+            sscanf(meta, "%u %u %u%n", &fl, &notify, &xat, &used) != 3 || (size_t)used != mlen)
+                return false;
+        const char *summary = meta + mlen + 1;
+        size_t slen = strnlen(summary, len - ml - klen - 1 - mlen - 1);
+        size_t off = ml + klen + 1 + mlen + 1 + slen + 1;
         if (off > len)
                 return false;
         size_t size = len - off;
@@ -600,6 +609,9 @@ static bool cache_load(int dirfd, const char *key, struct seccomp_filter *f)
         memcpy(f->insns, text + off, size);
         f->n_insns = size / sizeof(struct sock_filter);
         f->summary = xstrdup(summary);
+        f->flags = fl;
+        f->notify = notify != 0;
+        f->execveat_direct = xat != 0;
         return true;
 }
 
@@ -607,14 +619,18 @@ static void cache_store(int dirfd, const char *key, const struct seccomp_filter 
 {
         char name[32];
         cache_name(key, name, sizeof(name));
+        char meta[64];
+        snprintf(meta, sizeof(meta), "%u %u %u", f->flags, (unsigned)f->notify,
+                 (unsigned)f->execveat_direct);
         size_t ml = strlen(CACHE_MAGIC), klen = strlen(key), slen = strlen(f->summary);
-        size_t bl = f->n_insns * sizeof(struct sock_filter);
-        size_t len = ml + klen + 1 + slen + 1 + bl;
+        size_t tl = strlen(meta), bl = f->n_insns * sizeof(struct sock_filter);
+        size_t len = ml + klen + 1 + tl + 1 + slen + 1 + bl;
         _cleanup_free_ char *buf = xmalloc(len);
         memcpy(buf, CACHE_MAGIC, ml);
         memcpy(buf + ml, key, klen + 1);
-        memcpy(buf + ml + klen + 1, f->summary, slen + 1);
-        memcpy(buf + ml + klen + 1 + slen + 1, f->insns, bl);
+        memcpy(buf + ml + klen + 1, meta, tl + 1);
+        memcpy(buf + ml + klen + 1 + tl + 1, f->summary, slen + 1);
+        memcpy(buf + ml + klen + 1 + tl + 1 + slen + 1, f->insns, bl);
         /* Bounded: past CACHE_MAX entries the cache starts over. */
         DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
         size_t n = 0;
@@ -640,32 +656,48 @@ int seccomp_from_spec(struct json_object *seccomp, int cache_root, struct seccom
         _cleanup_(seccomp_profile_freep) struct seccomp_profile *p = NULL;
         *ret = NULL;
         int64_t t0 = now_ms();
-        int r = seccomp_profile_parse(seccomp, "linux.seccomp", &p, err);
-        if (r < 0 || !p)
-                return r;
-        int64_t t1 = now_ms();
         _cleanup_close_ int cfd = -EBADF;
         _cleanup_free_ char *key = NULL;
-        if (cache_root >= 0) {
+        struct json_object *lp = NULL;
+        if (cache_root >= 0 && seccomp && json_object_is_type(seccomp, json_type_object)) {
                 const struct scmp_version *v = seccomp_version();
                 key = xasprintf("libseccomp %u.%u.%u arch %u\n%s", v->major, v->minor, v->micro,
                                 seccomp_arch_native(), json_compact(seccomp));
                 if (mkdirat(cache_root, ".seccomp-cache", 0700) < 0 && errno != EEXIST)
                         log_debug("seccomp: no cache: %s", strerror(errno));
                 cfd = openat(cache_root, ".seccomp-cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                /* startproto: the same profile text compiled before needs no parse
+                 * (nor its names resolved); one with a listener is parsed for it. */
+                _cleanup_(seccomp_filter_freep) struct seccomp_filter *cf = xzalloc(sizeof(*cf));
+                if (cfd >= 0 && !json_object_object_get_ex(seccomp, "listenerPath", &lp) &&
+                    !json_object_object_get_ex(seccomp, "listenerMetadata", &lp) &&
+                    cache_load(cfd, key, cf) && !cf->notify) {
+                        log_debug("seccomp: cached BPF read in %lld ms: %s",
+                                  (long long)(now_ms() - t0), cf->summary);
+                        if (ret_listener_path)
+                                *ret_listener_path = NULL;
+                        if (ret_metadata)
+                                *ret_metadata = NULL;
+                        *ret = TAKE_PTR(cf);
+                        return 0;
+                }
         }
+        int r = seccomp_profile_parse(seccomp, "linux.seccomp", &p, err);
+        if (r < 0 || !p)
+                return r;
+        int64_t t1 = now_ms();
         _cleanup_(seccomp_filter_freep) struct seccomp_filter *f = xzalloc(sizeof(*f));
         bool hit = cfd >= 0 && cache_load(cfd, key, f);
         if (!hit) {
                 seccomp_filter_free(TAKE_PTR(f));
                 if ((r = seccomp_filter_compile(p, &f, err)) < 0)
                         return r;
-                if (cfd >= 0)
-                        cache_store(cfd, key, f);
         }
         f->flags = p->flags;
         f->notify = p->notify;
         f->execveat_direct = execveat_passes(p);
+        if (!hit && cfd >= 0)
+                cache_store(cfd, key, f);
         log_debug("seccomp: parsed in %lld ms, %s in %lld ms: %s", (long long)(t1 - t0),
                   hit ? "cached BPF read" : "compiled", (long long)(now_ms() - t1), f->summary);
         if (ret_listener_path)
