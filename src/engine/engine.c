@@ -492,11 +492,13 @@ static int spawn_middle(void *arg)
  * of the CLI's page tables, no copy-on-write fault for what either writes)
  * and execve's husk-monitor once the container runs, which lets the CLI go
  * on (docs/engine.md "The monitor in the CLI's memory"). */
+#if !defined(__SANITIZE_ADDRESS__)
 static int spawn_shared(void *arg)
 {
         monitor_child(arg);
         _exit(127);
 }
+#endif
 
 /* The monitor's stack: as big as a main thread's default, faulted in as
  * used, a guard page below. */
