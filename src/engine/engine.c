@@ -508,7 +508,6 @@ static pid_t clone_middle(struct spawn *s)
 {
 #if defined(__SANITIZE_ADDRESS__)
         /* ASan does not follow a process onto a stack it did not see made. */
-        s->shared = false;
         pid_t child = fork();
         if (child == 0)
                 spawn_middle(s);
@@ -560,6 +559,9 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
          * frames could fill the socket while the CLI can't read them: that,
          * like the exec'd kinds, takes the fork. */
         s.shared = detached && !s.reexec && !explain_on() && monitor_small_available();
+#if defined(__SANITIZE_ADDRESS__)
+        s.shared = false; /* clone_middle forks under ASan */
+#endif
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
         if (!s.reexec && !s.shared) {
                 dbpath = xstrdup(e->store->db->path);
