@@ -67,6 +67,7 @@ static int mkdir_p(const char *path, mode_t mode)
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err)
 {
         _cleanup_engine_ struct engine *e = xzalloc(sizeof(*e));
+        e->wal_pin = -1; /* startproto */
         e->root = xstrdup(root);
         e->runroot = xstrdup(runroot);
         e->ctr_root = xasprintf("%s/containers", root);
@@ -95,6 +96,8 @@ void engine_close(struct engine *e)
         }
         free(e->created_id);
         free(e->db_path);
+        if (e->wal_pin >= 0)
+                close(e->wal_pin);
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -533,6 +536,27 @@ static pid_t clone_middle(struct spawn *s)
 #endif
 }
 
+/* startproto: closing our SQLite connection before the fork left nobody with
+ * the database open, so the monitor's open (and ours after) rebuilt the WAL
+ * index from the whole WAL. SQLite keeps the index (the -shm file) valid as
+ * long as anyone holds a read lock on its "DMS" byte (128; WAL format docs),
+ * as each open connection does: we hold one as an open file description
+ * lock (not a process one, which SQLite's own close of the file would drop)
+ * until this process exits. The index is never written through it. */
+static void pin_wal_index(struct engine *e, const char *dbpath)
+{
+        if (e->wal_pin >= 0)
+                return;
+        _cleanup_free_ char *shm = xasprintf("%s-shm", dbpath);
+        int fd = open(shm, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        struct flock lk = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
+        if (fd >= 0 && fcntl(fd, F_OFD_SETLK, &lk) < 0) {
+                close(fd);
+                fd = -1;
+        }
+        e->wal_pin = fd;
+}
+
 /* Forks the monitor, detached (double fork, setsid, its own session). The
  * child runs monitor_main() as it is, without an exec (monitor-small: the
  * dynamic loader costs more than the rest of a start); only a monitor that
@@ -565,6 +589,7 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
         if (!s.reexec && !s.shared) {
                 dbpath = xstrdup(e->store->db->path);
+                pin_wal_index(e, dbpath); /* startproto */
                 db_close(e->store->db);
                 e->store->db = NULL;
         }

@@ -29,6 +29,7 @@ struct engine {
          * closed: the caller (run) calls engine_db_reopen() if it needs it again. */
         bool db_lazy;
         char *db_path;               /* startproto: set while it is closed so */
+        int wal_pin;                 /* startproto: keeps the WAL index valid meanwhile, -1 */
         struct image *created_image; /* startproto: what engine_create last used */
         char *created_id;            /* startproto: and the container it made */
         bool created_joins_pid;      /* startproto: which has --pid host|container:X */
