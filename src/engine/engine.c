@@ -38,6 +38,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/container-cgroup.h"
 #include "runtime/container.h"
+#include "runtime/resources.h" /* ps: cgroup_frozen */
 #include "runtime/state.h"
 
 int64_t now_ns(void)
@@ -72,6 +73,7 @@ int engine_open(const char *root, const char *runroot, struct engine **ret, stru
         e->ctr_root = xasprintf("%s/containers", root);
         e->run_root = xasprintf("%s/containers", runroot);
         e->rt_root = xasprintf("%s/runtime", runroot);
+        e->rt_rootfd = -1; /* ps */
         int r = store_open(root, &e->store, err);
         if (r < 0)
                 return r;
@@ -89,6 +91,8 @@ void engine_close(struct engine *e)
                 return;
         store_close(e->store);
         net_close(e->net_cache); /* speed */
+        if (e->rt_rootfd >= 0)   /* ps */
+                close(e->rt_rootfd);
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -645,12 +649,18 @@ bool engine_is_paused(struct engine *e, const struct ctr *c)
                 return false;
         if (c->runtime && c->runtime[0]) /* extruntime */
                 return engine_rt_paused(e, c);
-        _cleanup_close_ int rootfd = -EBADF;
+        /* ps: for every row of ps, so the state root is opened once, and
+         * only the freezer is read (not state_status's check of the init and
+         * exec.fifo: a container whose monitor runs it is past its start, and
+         * an exited init's cgroup is empty and not frozen). */
         _cleanup_(state_freep) struct container_state *st = NULL;
         struct error ign = {0};
-        return state_open_root(e->rt_root, &rootfd, &ign) == 0 &&
-               state_load(rootfd, c->id, false, &st, &ign) == 0 &&
-               state_status(st) == STATUS_PAUSED;
+        bool paused =
+            (e->rt_rootfd >= 0 || state_open_root(e->rt_root, &e->rt_rootfd, &ign) == 0) &&
+            state_load(e->rt_rootfd, c->id, false, &st, &ign) == 0 && st->pid > 0 &&
+            cgroup_frozen(st->cgroup_dirs) > 0;
+        error_clear(&ign);
+        return paused;
 }
 
 int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err)

@@ -25,6 +25,7 @@ struct engine {
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
         struct net_ctx *net_cache; /* speed: ctr_net_ports' network store, opened once */
+        int rt_rootfd;             /* ps: rt_root opened once by engine_is_paused; -1: not yet */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
@@ -108,7 +109,8 @@ int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error
 /* The host pids of a running container's processes (its cgroup), sorted. */
 int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
                 struct error *err);
-/* Whether a running container is frozen right now. */
+/* Whether a running container is frozen right now: its freezer cgroup (from
+ * the runtime's state) says so. The caller knows its monitor is alive. */
 bool engine_is_paused(struct engine *e, const struct ctr *c);
 
 /* Parses a signal name or number ("TERM", "SIGKILL", "9"); -1 when unknown. */
