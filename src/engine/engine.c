@@ -26,6 +26,7 @@
 #include "engine/attach.h"
 #include "engine/ctr-config.h"
 #include "engine/ctr-net.h"
+#include "engine/ctr-paused.h" /* ps */
 #include "engine/ipc-shm.h"
 #include "engine/ext-runtime.h" /* extruntime */
 #include "engine/restart.h"
@@ -38,7 +39,6 @@
 #include "runtime/cgroup.h"
 #include "runtime/container-cgroup.h"
 #include "runtime/container.h"
-#include "runtime/resources.h" /* ps: cgroup_frozen */
 #include "runtime/state.h"
 
 int64_t now_ns(void)
@@ -93,6 +93,7 @@ void engine_close(struct engine *e)
         net_close(e->net_cache); /* speed */
         if (e->rt_rootfd >= 0)   /* ps */
                 close(e->rt_rootfd);
+        ctr_freezer_free(e->freezer); /* ps */
         free(e->root);
         free(e->runroot);
         free(e->ctr_root);
@@ -649,18 +650,7 @@ bool engine_is_paused(struct engine *e, const struct ctr *c)
                 return false;
         if (c->runtime && c->runtime[0]) /* extruntime */
                 return engine_rt_paused(e, c);
-        /* ps: for every row of ps, so the state root is opened once, and
-         * only the freezer is read (not state_status's check of the init and
-         * exec.fifo: a container whose monitor runs it is past its start, and
-         * an exited init's cgroup is empty and not frozen). */
-        _cleanup_(state_freep) struct container_state *st = NULL;
-        struct error ign = {0};
-        bool paused =
-            (e->rt_rootfd >= 0 || state_open_root(e->rt_root, &e->rt_rootfd, &ign) == 0) &&
-            state_load(e->rt_rootfd, c->id, false, &st, &ign) == 0 && st->pid > 0 &&
-            cgroup_frozen(st->cgroup_dirs) > 0;
-        error_clear(&ign);
-        return paused;
+        return ctr_paused(e, c); /* ps: cheap for every row of ps (ctr-paused.c) */
 }
 
 int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error *err)

@@ -18,14 +18,16 @@
 #include "image/store.h"
 
 struct net_ctx;
+struct ctr_freezer; /* ps */
 struct engine {
         char *root, *runroot;
         char *ctr_root; /* ROOT/containers */
         char *run_root; /* RUNROOT/containers */
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
-        struct net_ctx *net_cache; /* speed: ctr_net_ports' network store, opened once */
-        int rt_rootfd;             /* ps: rt_root opened once by engine_is_paused; -1: not yet */
+        struct net_ctx *net_cache;   /* speed: ctr_net_ports' network store, opened once */
+        int rt_rootfd;               /* ps: rt_root opened once by engine_is_paused; -1: not yet */
+        struct ctr_freezer *freezer; /* ps: ctr-paused.c's guess of where freezers are */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
