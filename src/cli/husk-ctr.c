@@ -741,7 +741,7 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
         struct ctr *l = NULL;
         size_t n = 0;
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
-            ctr_list(e->store->db, &l, &n, &err) < 0) {
+            ctr_list_ps(e->store->db, &l, &n, &err) < 0) {
                 ps_filters_free(fs, nf);
                 return husk_fail(ctx, &err);
         }
