@@ -703,7 +703,9 @@ static int port_table_load(struct engine *e, struct ctr_port_table *t, struct er
                 snprintf(row->p.proto, sizeof(row->p.proto), "%s",
                          (const char *)sqlite3_column_text(st, 4));
         }
-        t->loaded = r == 0;
+        if (r < 0) /* ps shows no ports then; not asked again for each row */
+                ctr_port_table_free(t);
+        t->loaded = true;
         return r;
 }
 

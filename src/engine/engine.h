@@ -26,7 +26,7 @@ struct engine {
         char *rt_root;  /* RUNROOT/runtime */
         struct store *store;
         struct net_ctx *net_cache;   /* speed: ctr_net_ports' network store, opened once */
-        int rt_rootfd;               /* ps: rt_root opened once by engine_is_paused; -1: not yet */
+        int rt_rootfd;               /* ps: rt_root opened once (ctr-paused.c); -1: not yet */
         struct ctr_freezer *freezer; /* ps: ctr-paused.c's guess of where freezers are */
 };
 
