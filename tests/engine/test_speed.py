@@ -167,9 +167,10 @@ def test_ps_paused_from_a_siblings_freezer_and_elsewhere(husk):
         assert sorted(names_and(husk, "State", "--filter", "status=paused")) == ["a", "b", "d"]
         husk.run("unpause", "a", "b", "d")
         assert set(names_and(husk, "State").values()) == {"running"}
-        husk.run("rm", "-f", "a", "b", "c", "d")
     finally:
-        # As docker, the parent stays after rm: remove ours, in every hierarchy.
+        # Also when an assert failed: the containers first, then the parent,
+        # which stays after rm as docker's: ours, in every hierarchy.
+        husk.run("rm", "-f", "a", "b", "c", "d", check=False)
         for ctrl, path in own_cgroups().items():
             mp = cgroup_mount_of(ctrl)
             if mp and os.path.isdir(mp + path.rstrip("/") + "/" + parent):
