@@ -460,12 +460,20 @@ static char *command_text(struct json_object *cfg, bool trunc)
         return trunc ? xasprintf("\"%s\"", s) : TAKE_PTR(s);
 }
 
-static struct json_object *ps_row(const struct ctr *c, bool paused, bool trunc, int64_t now,
-                                  const char *ports)
+/* ps: c's stored document, parsed once for every use (NULL when it is not JSON). */
+static struct json_object *ps_doc(const struct ctr *c, struct json_object **doc)
 {
-        _cleanup_json_ struct json_object *doc = NULL;
-        struct error ign = {0};
-        json_parse_string("config", c->config, &doc, &ign);
+        if (!*doc) {
+                struct error ign = {0};
+                json_parse_string("config", c->config, doc, &ign);
+                error_clear(&ign);
+        }
+        return *doc;
+}
+
+static struct json_object *ps_row(const struct ctr *c, struct json_object *doc, bool paused,
+                                  bool trunc, int64_t now, const char *ports)
+{
         struct json_object *cfg = NULL, *labels = NULL;
         if (doc)
                 json_object_object_get_ex(doc, "Config", &cfg);
@@ -592,7 +600,7 @@ static bool strv_starts_with(char *const *l, char *const *prefix)
 }
 
 static bool ps_filter_match(const struct ps_filter *f, const struct ctr *c, const char *state,
-                            const struct image *img)
+                            const struct image *img, struct json_object **doc)
 {
         if (strcmp(f->key, "status") == 0)
                 return strcmp(f->val, state) == 0;
@@ -618,11 +626,8 @@ static bool ps_filter_match(const struct ps_filter *f, const struct ctr *c, cons
                 return na > 0 && img && img->layers && strv_starts_with(img->layers, f->anc.layers);
         }
         /* label=K or label=K=V */
-        _cleanup_json_ struct json_object *doc = NULL;
-        struct error ign = {0};
         struct json_object *cfg = NULL, *labels = NULL, *v = NULL;
-        if (json_parse_string("config", c->config, &doc, &ign) < 0 || !doc ||
-            !json_object_object_get_ex(doc, "Config", &cfg) ||
+        if (!ps_doc(c, doc) || !json_object_object_get_ex(*doc, "Config", &cfg) ||
             !json_object_object_get_ex(cfg, "Labels", &labels))
                 return false;
         const char *eq = strchr(f->val, '=');
@@ -634,7 +639,7 @@ static bool ps_filter_match(const struct ps_filter *f, const struct ctr *c, cons
 
 /* Every key given has at least one of its values matching. */
 static bool ps_filters_match(const struct ps_filter *fs, size_t n, const struct ctr *c,
-                             const char *state, const struct image *img)
+                             const char *state, const struct image *img, struct json_object **doc)
 {
         for (size_t i = 0; i < n; i++) {
                 bool first = true, any = false;
@@ -645,7 +650,7 @@ static bool ps_filters_match(const struct ps_filter *fs, size_t n, const struct 
                         continue;
                 for (size_t j = i; j < n; j++)
                         if (strcmp(fs[j].key, fs[i].key) == 0 &&
-                            ps_filter_match(&fs[j], c, state, img))
+                            ps_filter_match(&fs[j], c, state, img, doc))
                                 any = true;
                 if (!any)
                         return false;
@@ -736,7 +741,7 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
         struct ctr *l = NULL;
         size_t n = 0;
         if (engine_open(ctx->root, ctx->runroot, &e, &err) < 0 ||
-            ctr_list(e->store->db, &l, &n, &err) < 0) {
+            ctr_list_ps(e->store->db, &l, &n, &err) < 0) {
                 ps_filters_free(fs, nf);
                 return husk_fail(ctx, &err);
         }
@@ -752,6 +757,7 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
         int64_t now = now_ns();
         struct json_object **rows = xzalloc((n + 1) * sizeof(*rows));
         size_t nr = 0, shown = 0;
+        struct ctr_port_table ptab = {0};
         for (size_t i = 0; i < n; i++) {
                 bool gone = false;
                 if (last > 0 && shown >= (size_t)last)
@@ -769,7 +775,8 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
                 struct error img_err = {0};
                 bool have_img = want_img && l[i].image_id &&
                                 image_get(e->store, l[i].image_id, &img, &img_err) >= 0;
-                bool match = ps_filters_match(fs, nf, &l[i], state, have_img ? &img : NULL);
+                _cleanup_json_ struct json_object *doc = NULL;
+                bool match = ps_filters_match(fs, nf, &l[i], state, have_img ? &img : NULL, &doc);
                 if (have_img)
                         image_free(&img);
                 if (!match)
@@ -783,11 +790,13 @@ int cmd_ps(struct husk_ctx *ctx, int argc, char **argv)
                 size_t np = 0;
                 struct error ign = {0};
                 if (strcmp(l[i].state, "running") == 0)
-                        ctr_net_ports(e, l[i].id, &ports, &np, &ign);
+                        ctr_net_ports_ps(e, &ptab, l[i].id, ps_doc(&l[i], &doc), &ports, &np, &ign);
+                error_clear(&ign);
                 _cleanup_free_ char *ptext = ctr_net_ports_text(ports, np);
                 free(ports);
-                rows[nr++] = ps_row(&l[i], paused, trunc, now, ptext);
+                rows[nr++] = ps_row(&l[i], ps_doc(&l[i], &doc), paused, trunc, now, ptext);
         }
+        ctr_port_table_free(&ptab);
         ctr_free_array(l, n);
         ps_filters_free(fs, nf);
         int r = 0;

@@ -687,6 +687,80 @@ int ctr_net_ports(struct engine *e, const char *id, struct net_port **ret, size_
         return 0;
 }
 
+static int port_table_load(struct engine *e, struct ctr_port_table *t, struct error *err)
+{
+        /* The order of ctr_net_ports: attachments by created, network_id,
+         * ports by proto, host_port; only networks that exist. */
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = db_prepare(e->store->db,
+                           "SELECT p.container_id, p.host_ip, p.host_port, p.container_port, "
+                           "p.proto FROM network_ports p JOIN network_allocations a ON "
+                           "a.network_id = p.network_id AND a.container_id = p.container_id "
+                           "JOIN networks n ON n.id = p.network_id ORDER BY p.container_id, "
+                           "a.created, a.network_id, p.proto, p.host_port",
+                           &st, err);
+        if (r < 0)
+                return r;
+        while ((r = db_step(e->store->db, st, err)) > 0) {
+                t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+                struct ctr_port_row *row = &t->v[t->n++];
+                memset(row, 0, sizeof(*row));
+                row->id = db_col_str(st, 0);
+                snprintf(row->p.host_ip, sizeof(row->p.host_ip), "%s",
+                         (const char *)sqlite3_column_text(st, 1));
+                row->p.host_port = (uint16_t)sqlite3_column_int(st, 2);
+                row->p.container_port = (uint16_t)sqlite3_column_int(st, 3);
+                snprintf(row->p.proto, sizeof(row->p.proto), "%s",
+                         (const char *)sqlite3_column_text(st, 4));
+        }
+        if (r < 0) /* ps shows no ports then; not asked again for each row */
+                ctr_port_table_free(t);
+        t->loaded = true;
+        return r;
+}
+
+int ctr_net_ports_ps(struct engine *e, struct ctr_port_table *t, const char *id,
+                     struct json_object *doc, struct net_port **ret, size_t *ret_n,
+                     struct error *err)
+{
+        *ret = NULL;
+        *ret_n = 0;
+        if (kind_of(mode_of(doc)) == KIND_PASTA) { /* rootless */
+                _cleanup_free_ char *run = engine_run_dir(e, id);
+                pasta_ports(run, ret, ret_n);
+                return 0;
+        }
+        int r = t->loaded ? 0 : port_table_load(e, t, err);
+        if (r < 0)
+                return r;
+        size_t lo = 0, hi = t->n;
+        while (lo < hi) { /* the first row of id */
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(t->v[mid].id, id) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        size_t k = 0;
+        while (lo + k < t->n && strcmp(t->v[lo + k].id, id) == 0)
+                k++;
+        if (k == 0)
+                return 0;
+        *ret = xmalloc(k * sizeof(**ret));
+        for (size_t i = 0; i < k; i++)
+                (*ret)[i] = t->v[lo + i].p;
+        *ret_n = k;
+        return 0;
+}
+
+void ctr_port_table_free(struct ctr_port_table *t)
+{
+        for (size_t i = 0; i < t->n; i++)
+                free(t->v[i].id);
+        free(t->v);
+        memset(t, 0, sizeof(*t));
+}
+
 char *ctr_net_ports_text(const struct net_port *p, size_t n)
 {
         char *s = xstrdup("");

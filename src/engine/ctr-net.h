@@ -15,6 +15,7 @@
  */
 #pragma once
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -59,6 +60,24 @@ int ctr_net_disconnect(struct engine *e, const struct ctr *c, const char *net, s
 /* The published ports of a running container (host ports as chosen). */
 int ctr_net_ports(struct engine *e, const char *id, struct net_port **ret, size_t *ret_n,
                   struct error *err);
+/* ps: the published ports of every container on a network, read in one
+ * query when ps needs the first of them (one query per container and
+ * network, on a second connection, cost ~0.1 ms a row). */
+struct ctr_port_table {
+        bool loaded;
+        struct ctr_port_row {
+                char *id; /* the container */
+                struct net_port p;
+        } * v; /* by container id, then in ctr_net_ports' order */
+        size_t n;
+};
+/* ps: ports of running container id (doc: its stored document) as
+ * ctr_net_ports gives them: pasta's from its run dir, the others from t
+ * (loaded on first use). */
+int ctr_net_ports_ps(struct engine *e, struct ctr_port_table *t, const char *id,
+                     struct json_object *doc, struct net_port **ret, size_t *ret_n,
+                     struct error *err);
+void ctr_port_table_free(struct ctr_port_table *t);
 /* "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp" (ps's PORTS); "" for none. */
 char *ctr_net_ports_text(const struct net_port *p, size_t n);
 /* inspect's NetworkSettings. */

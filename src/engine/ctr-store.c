@@ -294,11 +294,11 @@ int ctr_lookup(struct db *db, const char *what, struct ctr *ret, struct error *e
         return 0;
 }
 
-int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err)
+static int list_rows(struct db *db, const char *sql, struct ctr **ret, size_t *ret_n,
+                     struct error *err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = db_prepare(db, "SELECT " COLUMNS " FROM containers ORDER BY created DESC, id", &st,
-                           err);
+        int r = db_prepare(db, sql, &st, err);
         if (r < 0)
                 return r;
         struct ctr *l = NULL;
@@ -315,6 +315,27 @@ int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err)
         *ret = l;
         *ret_n = n;
         return 0;
+}
+
+int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err)
+{
+        return list_rows(db, "SELECT " COLUMNS " FROM containers ORDER BY created DESC, id", ret,
+                         ret_n, err);
+}
+
+/* ps: COLUMNS with a config of the parts ps uses (ctr-store.h). */
+#define PS_COLUMNS                                                                                 \
+        "id, name, image_id, image_name, CASE WHEN json_valid(config) THEN json_object("           \
+        "'Config', json_object('Entrypoint', json_extract(config, '$.Config.Entrypoint'), "        \
+        "'Cmd', json_extract(config, '$.Config.Cmd'), 'Labels', json_extract(config, "             \
+        "'$.Config.Labels')), 'HostConfig', json_object('NetworkMode', json_extract(config, "      \
+        "'$.HostConfig.NetworkMode'))) ELSE '' END, created, started, finished, state, "           \
+        "exit_code, error, pid, owner_pid, owner_start, runtime"
+
+int ctr_list_ps(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err)
+{
+        return list_rows(db, "SELECT " PS_COLUMNS " FROM containers ORDER BY created DESC, id", ret,
+                         ret_n, err);
 }
 
 int ctr_update(struct db *db, const struct ctr *c, struct error *err)

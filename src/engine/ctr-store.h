@@ -54,6 +54,11 @@ int ctr_lookup(struct db *db, const char *what, struct ctr *ret, struct error *e
 int ctr_get(struct db *db, const char *id, struct ctr *ret, struct error *err);
 /* All containers, newest first. */
 int ctr_list(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err);
+/* ps: ctr_list, but each config holds only what ps shows or filters on:
+ * {"Config": {"Entrypoint", "Cmd", "Labels"}, "HostConfig": {"NetworkMode"}}
+ * (SQLite's JSON functions pick them out far faster than a parse of the
+ * whole document); "" when the stored one is not JSON. */
+int ctr_list_ps(struct db *db, struct ctr **ret, size_t *ret_n, struct error *err);
 /* Writes back state, times, exit code, error, pids of c. -ENOENT when the row is gone. */
 int ctr_update(struct db *db, const struct ctr *c, struct error *err);
 int ctr_delete(struct db *db, const char *id, struct error *err);

@@ -18,6 +18,7 @@
 #include "image/store.h"
 
 struct net_ctx;
+struct ctr_freezer; /* ps */
 struct engine {
         char *root, *runroot;
         char *ctr_root; /* ROOT/containers */
@@ -33,6 +34,8 @@ struct engine {
         struct image *created_image; /* startproto: what engine_create last used */
         char *created_id;            /* startproto: and the container it made */
         bool created_joins_pid;      /* startproto: which has --pid host|container:X */
+        int rt_rootfd;               /* ps: rt_root opened once (ctr-paused.c); -1: not yet */
+        struct ctr_freezer *freezer; /* ps: ctr-paused.c's guess of where freezers are */
 };
 
 int engine_open(const char *root, const char *runroot, struct engine **ret, struct error *err);
@@ -116,7 +119,8 @@ int engine_pause(struct engine *e, const struct ctr *c, bool pause, struct error
 /* The host pids of a running container's processes (its cgroup), sorted. */
 int engine_pids(struct engine *e, const struct ctr *c, pid_t **ret, size_t *ret_n,
                 struct error *err);
-/* Whether a running container is frozen right now. */
+/* Whether a running container is frozen right now: its freezer cgroup (from
+ * the runtime's state) says so. The caller knows its monitor is alive. */
 bool engine_is_paused(struct engine *e, const struct ctr *c);
 
 /* Parses a signal name or number ("TERM", "SIGKILL", "9"); -1 when unknown. */

@@ -17,9 +17,14 @@
 
 static int open_sub(int dirfd, const char *name, int *ret)
 {
-        if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
-                return -errno;
+        /* ps: open first; made only when missing (one syscall, not two, on
+         * each of the five of every husk command). */
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
         if (fd < 0)
                 return -errno;
         *ret = fd;
@@ -32,21 +37,25 @@ int store_open(const char *root, struct store **ret, struct error *err)
         s->root = xstrdup(root);
         s->rootfd = s->imagefd = s->blobsfd = s->layersfd = s->tmpfd = s->lockfd = -1;
         /* The root may be missing; make it (and its parents) like mkdir -p. It is
-         * the user's own path on the host, so plain mkdir is right here. */
-        _cleanup_free_ char *path = xstrdup(root);
-        for (char *p = path + 1;; p++) {
-                if (*p != '/' && *p != '\0')
-                        continue;
-                char c = *p;
-                *p = '\0';
-                if (mkdir(path, 0711) < 0 && errno != EEXIST)
-                        return error_sys(err, -errno, "create store root '%s'", path);
-                *p = c;
-                if (!c)
-                        break;
+         * the user's own path on the host, so plain mkdir is right here.
+         * ps: only when it is missing. */
+        s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->rootfd < 0 && errno == ENOENT) {
+                _cleanup_free_ char *path = xstrdup(root);
+                for (char *p = path + 1;; p++) {
+                        if (*p != '/' && *p != '\0')
+                                continue;
+                        char c = *p;
+                        *p = '\0';
+                        if (mkdir(path, 0711) < 0 && errno != EEXIST)
+                                return error_sys(err, -errno, "create store root '%s'", path);
+                        *p = c;
+                        if (!c)
+                                break;
+                }
+                s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         int r;
-        s->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->rootfd < 0)
                 return error_sys(err, -errno, "open store root '%s'", root);
         _cleanup_close_ int blobs = -EBADF;

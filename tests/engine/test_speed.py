@@ -2,19 +2,23 @@
 must keep doing: heavy libraries opened only when used, the default bridge
 kept up (like docker0) without leftover per-container rules, a user network's
 bridge gone with the network, the container's veth end made in its namespace,
-unchanged nft tables not rewritten, no fsync on a run --rm.
+unchanged nft tables not rewritten, no fsync on a run --rm; `ps` reading
+every row's ports in one query and guessing freezer cgroups from a sibling's
+(and still noticing a SIGKILLed monitor).
 
 Each test has its own root, link prefix, nft table and subnets (conftest); the
 fixture's teardown runs `husk network _down` and fails on anything left."""
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import uuid
 
 import pytest
 
-from conftest import HUSK
+from conftest import HUSK, cgroup_mount_of, own_cgroups
 
 
 def free_port():
@@ -137,3 +141,71 @@ def test_run_rm_makes_no_fsync(husk, tmp_path):
     assert p.returncode == 0, p.stderr
     calls = [l for l in log.read_text().splitlines() if "sync" in l and "exited" not in l]
     assert calls == [], calls
+
+
+def names_and(husk, field, *args):
+    out = husk.out("ps", "--format", "{{.Names}}|{{.%s}}" % field, *args)
+    return dict(l.split("|", 1) for l in out.splitlines())
+
+
+@pytest.mark.asan
+def test_ps_paused_from_a_siblings_freezer_and_elsewhere(husk):
+    # ps (newest first) learns where the freezer cgroups are from d and
+    # guesses its siblings' (c, a); b's is elsewhere (--cgroup-parent).
+    parent = "hk-ps-" + uuid.uuid4().hex[:8]
+    try:
+        husk.run("run", "-d", "--name", "b", "--cgroup-parent", parent, "busybox", "sleep", "60")
+        husk.run("run", "-d", "--name", "a", "busybox", "sleep", "60")
+        husk.run("run", "-d", "--name", "c", "busybox", "sleep", "60")
+        husk.run("run", "-d", "--name", "d", "busybox", "sleep", "60")
+        husk.run("pause", "a", "b", "d")
+        status = names_and(husk, "Status")
+        assert sorted(status) == ["a", "b", "c", "d"], status
+        for n in "abd":
+            assert status[n].endswith("(Paused)"), status
+        assert not status["c"].endswith("(Paused)"), status
+        assert sorted(names_and(husk, "State", "--filter", "status=paused")) == ["a", "b", "d"]
+        husk.run("unpause", "a", "b", "d")
+        assert set(names_and(husk, "State").values()) == {"running"}
+    finally:
+        # Also when an assert failed: the containers first, then the parent,
+        # which stays after rm as docker's: ours, in every hierarchy.
+        husk.run("rm", "-f", "a", "b", "c", "d", check=False)
+        for ctrl, path in own_cgroups().items():
+            mp = cgroup_mount_of(ctrl)
+            if mp and os.path.isdir(mp + path.rstrip("/") + "/" + parent):
+                os.rmdir(mp + path.rstrip("/") + "/" + parent)
+
+
+@pytest.mark.asan
+def test_ps_ports_of_each_row_from_one_query(husk):
+    p1, p2, p3 = free_port(), free_port(), free_port()
+    husk.run("run", "-d", "--name", "w1", "-p", "127.0.0.1:%d:80" % p1, "-p",
+             "127.0.0.1:%d:53/udp" % p2, "busybox", "sleep", "60")
+    husk.run("run", "-d", "--name", "w2", "busybox", "sleep", "60")
+    husk.run("run", "-d", "--name", "w3", "-p", "127.0.0.1:%d:8080" % p3, "busybox", "sleep",
+             "60")
+    husk.run("create", "--name", "w4", "-p", "127.0.0.1::81", "busybox", "true")
+    ports = names_and(husk, "Ports", "-a")
+    assert ports == {"w1": "127.0.0.1:%d->80/tcp, 127.0.0.1:%d->53/udp" % (p1, p2),
+                     "w2": "", "w3": "127.0.0.1:%d->8080/tcp" % p3, "w4": ""}, ports
+    husk.run("rm", "-f", "w1", "w2", "w3", "w4")
+
+
+@pytest.mark.asan
+def test_ps_shows_a_sigkilled_monitors_container_exited(husk):
+    for n in ("k1", "k2", "k3"):
+        husk.run("run", "-d", "--name", n, "busybox", "sleep", "60")
+    pid = husk.inspect("k2")["State"]["Pid"]
+    with open("/proc/%d/stat" % pid) as f:
+        mon = int(f.read().rsplit(")", 1)[1].split()[1])
+    os.kill(mon, signal.SIGKILL)
+    husk.wait_for(lambda: not os.path.exists("/proc/%d" % mon) or
+                  open("/proc/%d/stat" % mon).read().rsplit(")", 1)[1].split()[0] == "Z",
+                  what="monitor gone")
+    assert husk.out("ps", "--format", "{{.Names}}").split() == ["k3", "k1"]
+    status = names_and(husk, "Status", "-a")
+    assert status["k2"].startswith("Exited (137)"), status
+    assert husk.out("ps", "-q").count("\n") == 2
+    husk.wait_for(lambda: not os.path.exists("/proc/%d" % pid), what="init gone")
+    husk.run("rm", "-f", "k1", "k2", "k3")
