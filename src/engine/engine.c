@@ -551,10 +551,8 @@ static pid_t clone_middle(struct spawn *s)
  * as each open connection does: we hold one as an open file description
  * lock (not a process one, which SQLite's own close of the file would drop)
  * until this process exits. The index is never written through it. */
-static void pin_wal_index(struct engine *e, const char *dbpath)
+int engine_wal_pin(const char *dbpath)
 {
-        if (e->wal_pin >= 0)
-                return;
         _cleanup_free_ char *shm = xasprintf("%s-shm", dbpath);
         int fd = open(shm, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         struct flock lk = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1};
@@ -562,7 +560,13 @@ static void pin_wal_index(struct engine *e, const char *dbpath)
                 close(fd);
                 fd = -1;
         }
-        e->wal_pin = fd;
+        return fd;
+}
+
+static void pin_wal_index(struct engine *e, const char *dbpath)
+{
+        if (e->wal_pin < 0)
+                e->wal_pin = engine_wal_pin(dbpath);
 }
 
 /* Forks the monitor, detached (double fork, setsid, its own session). The

@@ -147,6 +147,11 @@ void engine_release(struct engine *e, const char *id);
  * caller knows there can be none (a --network none|host|container:X|pasta
  * container never joins a network). */
 void engine_release_ex(struct engine *e, const char *id, bool networks);
+/* startproto: an fd of the database's WAL index (DBPATH-shm) holding the
+ * read lock every open SQLite connection holds on it: while it is open,
+ * the next process to open the database finds the index valid instead of
+ * rebuilding it from the whole WAL. Never written through. -1 on failure. */
+int engine_wal_pin(const char *dbpath);
 /* startproto: opens the database again after engine_start() left it closed
  * (db_lazy); nothing when it is open. */
 int engine_db_reopen(struct engine *e, struct error *err);

@@ -566,6 +566,10 @@ static void go_small(struct monitor *m)
                 return;
         }
         flush_explain(m);
+        /* startproto: while the container runs, other husk commands open the
+         * database without rebuilding its WAL index (engine_wal_pin). */
+        if (m->wal_pin < 0 && m->e->store->db)
+                m->wal_pin = engine_wal_pin(m->e->store->db->path);
         char **argv = strv_push(NULL, xstrdup("husk-monitor"));
         /* --root R --runroot RR as husk's own: what finds a container's processes by root. */
         const char *words[] = {"--root", m->e->root, "--runroot", m->e->runroot, "--id", m->c.id};

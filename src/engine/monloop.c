@@ -359,9 +359,9 @@ void monloop_save(struct monloop *l, char ***argv)
         struct {
                 const char *key;
                 int fd;
-        } fds[] = {{"out", l->out_fd},       {"err", l->err_fd}, {"in", l->in_fd},
-                   {"listen", l->listen_fd}, {"sig", l->sig_fd}, {"pty", l->pty},
-                   {"log", l->sink.fd}};
+        } fds[] = {{"out", l->out_fd},       {"err", l->err_fd},    {"in", l->in_fd},
+                   {"listen", l->listen_fd}, {"sig", l->sig_fd},    {"pty", l->pty},
+                   {"log", l->sink.fd},      {"walpin", l->wal_pin}};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
                 a = push(a, xasprintf("%s=%d", fds[i].key, fds[i].fd));
                 keep(fds[i].fd);
@@ -434,9 +434,9 @@ int monloop_load_word(struct monloop *l, const char *word, struct error *err)
         struct {
                 const char *key;
                 int *fd;
-        } fds[] = {{"out", &l->out_fd},       {"err", &l->err_fd}, {"in", &l->in_fd},
-                   {"listen", &l->listen_fd}, {"sig", &l->sig_fd}, {"pty", &l->pty},
-                   {"log", &l->sink.fd}};
+        } fds[] = {{"out", &l->out_fd},       {"err", &l->err_fd},    {"in", &l->in_fd},
+                   {"listen", &l->listen_fd}, {"sig", &l->sig_fd},    {"pty", &l->pty},
+                   {"log", &l->sink.fd},      {"walpin", &l->wal_pin}};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (KEY(fds[i].key)) {
                         int r = load_int(fds[i].key, v, -1, fds[i].fd, err);
@@ -510,7 +510,8 @@ void monloop_close(struct monloop *l)
         for (size_t i = 0; i < l->n_clients; i++)
                 monloop_kill_client(&l->clients[i]);
         monloop_reap_clients(l);
-        int *fds[] = {&l->out_fd, &l->err_fd, &l->in_fd, &l->listen_fd, &l->sig_fd, &l->pty};
+        int *fds[] = {&l->out_fd, &l->err_fd, &l->in_fd,  &l->listen_fd,
+                      &l->sig_fd, &l->pty,    &l->wal_pin};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (*fds[i] >= 0) {
                         close(*fds[i]);

@@ -45,6 +45,9 @@ struct monloop {
         pid_t init;
         int status; /* exit code (128+N for signal N) once exited */
         bool exited;
+        /* startproto: holds the database's WAL index valid for other husk
+         * commands while the container runs (engine.c engine_wal_pin), -1 */
+        int wal_pin;
         struct mon_client clients[MON_MAX_CLIENTS];
         size_t n_clients;
         struct log_sink sink;
@@ -53,7 +56,7 @@ struct monloop {
 #define MONLOOP_INIT                                                                               \
         {                                                                                          \
                 .out_fd = -1, .err_fd = -1, .in_fd = -1, .listen_fd = -1, .sig_fd = -1, .pty = -1, \
-                .sink = {                                                                          \
+                .wal_pin = -1, .sink = {                                                           \
                         .fd = -1                                                                   \
                 }                                                                                  \
         }
