@@ -9,6 +9,7 @@ Each test has its own root (conftest); the fixture's teardown fails on
 anything left."""
 import json
 import os
+from pathlib import Path
 import signal
 import time
 
@@ -98,7 +99,14 @@ def test_shared_monitor_keeps_nothing_of_the_cli(husk):
         assert time.time() < deadline, "monitor %d never became husk-monitor" % mon
         time.sleep(0.05)
     fds = [os.readlink("/proc/%d/fd/%s" % (mon, f)) for f in os.listdir("/proc/%d/fd" % mon)]
-    assert not [f for f in fds if "husk.db" in f or "/image" in f], fds
+    # The WAL index pin is its own; the CLI's store and database fds are gone.
+    assert [f for f in fds if "husk.db" in f] == [str(husk.root / "husk.db-shm")], fds
+    assert not [f for f in fds if "/image" in f], fds
+    # Held as an open file description read lock on the DMS byte (128).
+    locks = Path("/proc/locks").read_text()
+    ino = os.stat(husk.root / "husk.db-shm").st_ino
+    assert [l for l in locks.splitlines() if "OFDLCK" in l and "READ" in l
+            and (":%d " % ino) in l and l.split()[-2] == "128"], locks
     # The container's program got nothing of either beyond its stdio.
     cfds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % init))
     assert cfds == [0, 1, 2], cfds
