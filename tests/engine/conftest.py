@@ -276,6 +276,23 @@ class Husk:
                 left.append("sanitizer report %s:\n%s" % (f, f.read_text()[-3000:]))
         return left
 
+    def monitor_of(self, name):
+        """(init pid, monitor pid) of a running container: the monitor is its
+        init's parent."""
+        pid = self.inspect(name)["State"]["Pid"]
+        with open("/proc/%d/stat" % pid) as f:
+            return pid, int(f.read().rsplit(")", 1)[1].split()[1])
+
+    def kill_monitor(self, name):
+        """SIGKILLs a running container's monitor and waits until it is gone
+        (or a zombie); returns (init pid, monitor pid)."""
+        pid, mon = self.monitor_of(name)
+        os.kill(mon, signal.SIGKILL)
+        self.wait_for(lambda: not os.path.exists("/proc/%d" % mon) or
+                      open("/proc/%d/stat" % mon).read().rsplit(")", 1)[1].split()[0] == "Z",
+                      what="monitor gone")
+        return pid, mon
+
     def wait_for(self, cond, timeout=10, what="condition"):
         end = time.time() + timeout
         while time.time() < end:

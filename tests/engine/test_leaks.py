@@ -2,8 +2,6 @@
 leave no mount, cgroup, process, file, fd or DB row (the fixture checks what
 is left on the host after the test; this test checks between cycles too)."""
 import os
-import signal
-import time
 
 import pytest
 
@@ -44,13 +42,7 @@ def test_run_stop_rm_cycles_and_monitor_fds(husk):
 def test_monitor_sigkilled_cycles_leave_nothing(husk):
     for i in range(5):
         husk.run("run", "-d", "--rm", "--name", "m%d" % i, "busybox", "sleep", "60")
-        pid = husk.inspect("m%d" % i)["State"]["Pid"]
-        with open("/proc/%d/stat" % pid) as f:
-            mon = int(f.read().rsplit(")", 1)[1].split()[1])
-        os.kill(mon, signal.SIGKILL)
-        husk.wait_for(lambda: not os.path.exists("/proc/%d" % mon) or
-                      open("/proc/%d/stat" % mon).read().rsplit(")", 1)[1].split()[0] == "Z",
-                      what="monitor gone")
+        pid, _ = husk.kill_monitor("m%d" % i)
         # The next command notices, kills the init and releases everything.
         assert husk.out("ps", "-a", "-q") == ""
         husk.wait_for(lambda: not os.path.exists("/proc/%d" % pid), what="init gone")

@@ -11,7 +11,6 @@ fixture's teardown runs `husk network _down` and fails on anything left."""
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import uuid
@@ -196,13 +195,7 @@ def test_ps_ports_of_each_row_from_one_query(husk):
 def test_ps_shows_a_sigkilled_monitors_container_exited(husk):
     for n in ("k1", "k2", "k3"):
         husk.run("run", "-d", "--name", n, "busybox", "sleep", "60")
-    pid = husk.inspect("k2")["State"]["Pid"]
-    with open("/proc/%d/stat" % pid) as f:
-        mon = int(f.read().rsplit(")", 1)[1].split()[1])
-    os.kill(mon, signal.SIGKILL)
-    husk.wait_for(lambda: not os.path.exists("/proc/%d" % mon) or
-                  open("/proc/%d/stat" % mon).read().rsplit(")", 1)[1].split()[0] == "Z",
-                  what="monitor gone")
+    pid, _ = husk.kill_monitor("k2")
     assert husk.out("ps", "--format", "{{.Names}}").split() == ["k3", "k1"]
     status = names_and(husk, "Status", "-a")
     assert status["k2"].startswith("Exited (137)"), status

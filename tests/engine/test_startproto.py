@@ -10,7 +10,6 @@ anything left."""
 import json
 import os
 from pathlib import Path
-import signal
 import time
 
 import pytest
@@ -92,8 +91,7 @@ def test_start_many_and_restart_after_a_shared_monitor(husk):
 
 def test_shared_monitor_keeps_nothing_of_the_cli(husk):
     husk.run("run", "-d", "--network", "none", "--name", "m", "busybox", "sleep", "60")
-    init = husk.inspect("m")["State"]["Pid"]
-    mon = int(open("/proc/%d/stat" % init).read().rsplit(")", 1)[1].split()[1])
+    init, mon = husk.monitor_of("m")
     deadline = time.time() + 5
     while os.path.basename(os.readlink("/proc/%d/exe" % mon)) != "husk-monitor":
         assert time.time() < deadline, "monitor %d never became husk-monitor" % mon
@@ -111,6 +109,6 @@ def test_shared_monitor_keeps_nothing_of_the_cli(husk):
     cfds = sorted(int(f) for f in os.listdir("/proc/%d/fd" % init))
     assert cfds == [0, 1, 2], cfds
     # Killing the CLI's successor (the monitor) is still noticed.
-    os.kill(mon, signal.SIGKILL)
+    husk.kill_monitor("m")
     husk.wait_for(lambda: husk.inspect("m")["State"]["Status"] == "exited", what="exited")
     husk.run("rm", "m")
