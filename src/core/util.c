@@ -217,6 +217,32 @@ ssize_t read_all(int fd, void *buf, size_t len)
         return got;
 }
 
+size_t read_to_eof(int fd, char *out, size_t size)
+{
+        size_t got = 0;
+        for (;;) {
+                char chunk[512];
+                ssize_t k = read(fd, chunk, sizeof(chunk));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        break;
+                size_t take = (size_t)k < size - 1 - got ? (size_t)k : size - 1 - got;
+                memcpy(out + got, chunk, take);
+                got += take;
+        }
+        out[got] = '\0';
+        return got;
+}
+
+uint64_t hash_fnv1a(const char *s, size_t n)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+        return h;
+}
+
 int write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode)
 {
         char tmp[PATH_MAX];

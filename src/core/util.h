@@ -42,6 +42,12 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
 int write_all(int fd, const void *buf, size_t len);
 /* Reads exactly len bytes unless EOF comes first; returns bytes read or -errno. */
 ssize_t read_all(int fd, void *buf, size_t len);
+/* Reads fd (a child's pipe) to EOF or an error, keeping the first size - 1
+ * bytes in out, NUL-terminated (the rest is read and dropped, so the writer
+ * never blocks); returns the length kept. */
+size_t read_to_eof(int fd, char *out, size_t size);
+/* FNV-1a of s[0..n): a cheap name for cache entries, not a checksum. */
+uint64_t hash_fnv1a(const char *s, size_t n);
 /* Writes a file atomically: temp file in the same directory, fsync-free rename. */
 int write_file_atomic(int dirfd, const char *name, const void *buf, size_t len, mode_t mode);
 

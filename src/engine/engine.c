@@ -89,17 +89,25 @@ int engine_open(const char *root, const char *runroot, struct engine **ret, stru
         return 0;
 }
 
+/* startproto: what engine_create left for the start that follows. */
+static void forget_created(struct engine *e)
+{
+        if (e->created_image) {
+                image_free(e->created_image);
+                free(e->created_image);
+                e->created_image = NULL;
+        }
+        free(e->created_id);
+        e->created_id = NULL;
+}
+
 void engine_close(struct engine *e)
 {
         if (!e)
                 return;
         store_close(e->store);
         net_close(e->net_cache); /* speed */
-        if (e->created_image) {  /* startproto */
-                image_free(e->created_image);
-                free(e->created_image);
-        }
-        free(e->created_id);
+        forget_created(e);       /* startproto */
         free(e->db_path);
         if (e->wal_pin >= 0)
                 close(e->wal_pin);
@@ -211,19 +219,12 @@ int engine_create(struct engine *e, const struct ctr_create_opts *o, char **ret_
         }
         *ret_id = xstrdup(id);
         /* startproto: a monitor in our memory mounts it without a lookup. */
-        if (e->created_image) {
-                image_free(e->created_image);
-                free(e->created_image);
-        }
+        forget_created(e);
         e->created_image = xmalloc(sizeof(img));
         *e->created_image = img;
         memset(&img, 0, sizeof(img));
-        free(e->created_id);
         e->created_id = xstrdup(id);
-        struct json_object *hc, *pm;
-        e->created_joins_pid = json_object_object_get_ex(doc, "HostConfig", &hc) &&
-                               json_object_object_get_ex(hc, "PidMode", &pm) &&
-                               *json_object_get_string(pm);
+        e->created_joins_pid = runflags_doc_joins_pid_ns(doc);
         return 0;
 }
 
@@ -563,12 +564,6 @@ int engine_wal_pin(const char *dbpath)
         return fd;
 }
 
-static void pin_wal_index(struct engine *e, const char *dbpath)
-{
-        if (e->wal_pin < 0)
-                e->wal_pin = engine_wal_pin(dbpath);
-}
-
 /* Forks the monitor, detached (double fork, setsid, its own session). The
  * child runs monitor_main() as it is, without an exec (monitor-small: the
  * dynamic loader costs more than the rest of a start); only a monitor that
@@ -601,7 +596,8 @@ static int spawn_monitor(struct engine *e, const char *id, int sock, unsigned ro
         _cleanup_free_ char *dbpath = NULL; /* monitor-small */
         if (!s.reexec && !s.shared) {
                 dbpath = xstrdup(e->store->db->path);
-                pin_wal_index(e, dbpath); /* startproto */
+                if (e->wal_pin < 0) /* startproto */
+                        e->wal_pin = engine_wal_pin(dbpath);
                 db_close(e->store->db);
                 e->store->db = NULL;
         }

@@ -39,7 +39,6 @@
 #include "engine/ext-runtime.h" /* extruntime */
 #include "engine/logdrv.h"
 #include "engine/monloop.h"
-#include "engine/network.h" /* startproto */
 #include "engine/restart.h"
 #include "engine/rootless.h" /* rootless */
 #include "image/image.h"
@@ -61,7 +60,6 @@ struct monitor {
         unsigned rows, cols; /* its initial size, 0 when not known */
         int64_t prev_delay;  /* the restart policy's last backoff */
         bool stay_big;       /* husk-monitor is missing or could not be exec'd */
-        bool shared_mm;      /* startproto: runs in the CLI's memory (engine.c spawn_shared) */
         struct engine *cli;  /* startproto: then the CLI's engine, else NULL */
         /* startproto: the runtime's state (locked) and spec between create and
          * start, built-in runtime only; NULL otherwise. */
@@ -598,9 +596,9 @@ static void run_once(struct monitor *m)
         broadcast(m, FRAME_STARTED, pid, strlen(pid));
         /* startproto: the CLI waits until we leave its memory: at once (the
          * exec lets the held state go); otherwise the init has exec'd by now. */
-        if (!m->shared_mm)
+        if (!m->cli) {
                 release_held(m);
-        if (m->shared_mm) {
+        } else {
                 go_small(m);
                 release_held(m);
                 /* Still here: husk-monitor could not be exec'd. The CLI
@@ -622,7 +620,7 @@ static void run_once(struct monitor *m)
 
 static bool restart_after(struct monitor *m, int64_t *prev_delay, int64_t *ret_delay)
 {
-        if (m->shared_mm) /* startproto: husk-monitor failed; the CLI waits for us */
+        if (m->cli) /* startproto: husk-monitor failed; the CLI waits for us */
                 return false;
         if (restart_stop_requested(m->e, m->c.id))
                 return false;
@@ -741,8 +739,7 @@ static void monitor_paths(struct monitor *m, struct engine *e, const char *id)
 int monitor_main(const char *root, const char *runroot, const char *id, int sock, unsigned rows,
                  unsigned cols, struct engine *cli)
 {
-        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .shared_mm = cli != NULL, .cli = cli,
-                            .devnull = -1};
+        struct monitor m = {MONLOOP_INIT, .explain_rd = -1, .cli = cli, .devnull = -1};
         fcntl(sock, F_SETFD, FD_CLOEXEC);
         monitor_signals();
         sigset_t chld;

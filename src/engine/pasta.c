@@ -168,20 +168,8 @@ static int run_pasta(char **argv, int nsfd, struct error *err)
         }
         close(p[1]);
         char out[1024];
-        size_t got = 0;
-        for (;;) {
-                char chunk[512];
-                ssize_t k = read(p[0], chunk, sizeof(chunk));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                size_t take = (size_t)k < sizeof(out) - 1 - got ? (size_t)k : sizeof(out) - 1 - got;
-                memcpy(out + got, chunk, take);
-                got += take;
-        }
+        size_t got = read_to_eof(p[0], out, sizeof(out));
         close(p[0]);
-        out[got] = '\0';
         int st = 0;
         while (waitpid(c, &st, 0) < 0 && errno == EINTR)
                 ;

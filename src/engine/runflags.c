@@ -711,10 +711,8 @@ static char *default_seccomp_key(char *const *caps)
 
 static char *default_seccomp_path(struct engine *e, const char *key)
 {
-        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-        for (const char *p = key; *p; p++)
-                h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-        return xasprintf("%s/seccomp-oci/%016llx.json", e->runroot, (unsigned long long)h);
+        return xasprintf("%s/seccomp-oci/%016llx.json", e->runroot,
+                         (unsigned long long)hash_fnv1a(key, strlen(key)));
 }
 
 /* The cached section as a JSON value that prints as the cached text; NULL
@@ -898,17 +896,20 @@ int runflags_oci(struct engine *e, struct json_object *hc, int rootfd, struct js
         return apply_resources(lx, hc, idc);
 }
 
+bool runflags_doc_joins_pid_ns(struct json_object *doc)
+{
+        const char *pid = jstr(jfield(doc, "HostConfig"), "PidMode");
+        return pid && *pid;
+}
+
 bool runflags_joins_pid_ns(struct engine *e, const char *id)
 {
         struct ctr c = {0};
         struct error ign = {0};
         _cleanup_json_ struct json_object *doc = NULL;
-        bool joins = false;
-        if (ctr_get(e->store->db, id, &c, &ign) == 0 &&
-            json_parse_string("config", c.config, &doc, &ign) == 0) {
-                const char *pid = jstr(jfield(doc, "HostConfig"), "PidMode");
-                joins = pid && *pid;
-        }
+        bool joins = ctr_get(e->store->db, id, &c, &ign) == 0 &&
+                     json_parse_string("config", c.config, &doc, &ign) == 0 &&
+                     runflags_doc_joins_pid_ns(doc);
         ctr_free(&c);
         return joins;
 }

@@ -77,6 +77,8 @@ int runflags_seccomp(struct json_object *profile, const char *what, char *const 
 /* True when container id joins an existing pid namespace (--pid host or
  * container:X): its monitor must then run from a sealed copy of husk. */
 bool runflags_joins_pid_ns(struct engine *e, const char *id);
+/* The same from the container's stored document. */
+bool runflags_doc_joins_pid_ns(struct json_object *doc);
 
 /* OOM kills (.State.OOMKilled): before its cgroup goes, the monitor records
  * whether the kernel's OOM killer struck in the container (the memory

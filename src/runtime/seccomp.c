@@ -562,19 +562,9 @@ int seccomp_filter_compile(const struct seccomp_profile *p, struct seccomp_filte
 #define CACHE_MAGIC "husk-seccomp-cache 2\n"
 #define CACHE_MAX   64
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++) {
-                h ^= (unsigned char)s[i];
-                h *= 0x100000001b3ULL;
-        }
-        return h;
-}
-
 static void cache_name(const char *key, char *buf, size_t len)
 {
-        snprintf(buf, len, "%016llx.bpf", (unsigned long long)fnv1a(key, strlen(key)));
+        snprintf(buf, len, "%016llx.bpf", (unsigned long long)hash_fnv1a(key, strlen(key)));
 }
 
 static bool cache_load(int dirfd, const char *key, struct seccomp_filter *f)

@@ -160,20 +160,8 @@ static int run_map_tool(const char *tool, pid_t pid, const struct spec_id_mappin
                 _exit(127);
         }
         close(p[1]);
-        size_t got = 0;
-        for (;;) {
-                char chunk[512];
-                ssize_t k = read(p[0], chunk, sizeof(chunk));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        break;
-                size_t take = (size_t)k < out_len - 1 - got ? (size_t)k : out_len - 1 - got;
-                memcpy(out + got, chunk, take);
-                got += take;
-        }
+        size_t got = read_to_eof(p[0], out, out_len);
         close(p[0]);
-        out[got] = '\0';
         while (got && (out[got - 1] == '\n' || out[got - 1] == ' '))
                 out[--got] = '\0';
         for (char *c = out; *c; c++)
